@@ -1,0 +1,75 @@
+import type { Caller, CoreDeps } from "../CoreDeps.ts";
+import type { Actor } from "../authz/Actor.ts";
+import type { Tx } from "../db/database.ts";
+import { appendToStream } from "../eventstore/append.ts";
+import type { EventMetadata } from "../eventstore/types.ts";
+import { userStream, type UserEvent } from "../domain/user/events.ts";
+import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
+import { inTransaction } from "../eventstore/executeCommand.ts";
+import { normalizeEmail } from "../tenancy/users.ts";
+import { ValidationError } from "../errors/ValidationError.ts";
+import { MIN_PASSWORD_LENGTH, hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords.ts";
+import { SESSION_PREFIX, newOpaqueToken, sha256Hex } from "./secretTokens.ts";
+
+/**
+ * Console sessions: an opaque random id in an httpOnly, SameSite=Strict cookie; the
+ * database keeps its SHA-256. Sign-in and sign-out are audited on the user's stream.
+ */
+export function sessionService(deps: CoreDeps, options: { ttlMs: number }) {
+  const audit = (tx: Tx, userId: string, event: UserEvent, metadata: EventMetadata, now: Date) =>
+    appendToStream(tx, { streamId: userStream(userId), organizationId: null, expectedVersion: "any", events: [event], metadata, now });
+
+  return {
+    async signIn(email: string, password: string, metadata: Omit<EventMetadata, "actor">) {
+      const user = await deps.db.user.findUnique({ where: { email: normalizeEmail(email) } });
+      const ok = user ? await verifyPassword(password, user.passwordHash) : await verifyAgainstDummy(password);
+      if (!user || !ok) throw new UnauthenticatedError("Email or password is incorrect");
+      const token = newOpaqueToken(SESSION_PREFIX);
+      const now = deps.clock();
+      const sessionId = deps.newId();
+      const expiresAt = new Date(now.getTime() + options.ttlMs);
+      await inTransaction(deps.db, async (tx) => {
+        await tx.session.create({ data: { id: sessionId, tokenHash: sha256Hex(token), userId: user.id, createdAt: now, expiresAt } });
+        await audit(tx, user.id, { type: "UserSignedIn", data: { userId: user.id, sessionId } }, { ...metadata, actor: { kind: "user", id: user.id } }, now);
+      });
+      return { token, userId: user.id, expiresAt };
+    },
+
+    async signOut(actor: Actor, metadata: EventMetadata) {
+      if (actor.kind !== "user") return false;
+      const now = deps.clock();
+      await inTransaction(deps.db, async (tx) => {
+        const { count } = await tx.session.updateMany({ where: { id: actor.sessionId, revokedAt: null }, data: { revokedAt: now } });
+        if (count > 0) {
+          await audit(tx, actor.userId, { type: "UserSignedOut", data: { userId: actor.userId, sessionId: actor.sessionId } }, metadata, now);
+        }
+      });
+      return true;
+    },
+
+    /** Ends every other session of the user: a changed password locks out old cookies. */
+    async changePassword(caller: Caller, currentPassword: string, newPassword: string) {
+      if (caller.actor.kind !== "user") throw new UnauthenticatedError("Only a signed-in user can change a password");
+      const { userId, sessionId } = caller.actor;
+      if (newPassword.length < MIN_PASSWORD_LENGTH) {
+        throw ValidationError.fromIssues([{ path: "newPassword", message: `must be at least ${MIN_PASSWORD_LENGTH} characters` }]);
+      }
+      const user = await deps.db.user.findUniqueOrThrow({ where: { id: userId } });
+      if (!(await verifyPassword(currentPassword, user.passwordHash))) throw new UnauthenticatedError("The current password is incorrect");
+      const passwordHash = await hashPassword(newPassword);
+      const now = deps.clock();
+      await inTransaction(deps.db, async (tx) => {
+        await tx.user.update({ where: { id: userId }, data: { passwordHash } });
+        await tx.session.updateMany({ where: { userId, revokedAt: null, id: { not: sessionId } }, data: { revokedAt: now } });
+        await audit(tx, userId, { type: "UserPasswordChanged", data: { userId } }, caller.metadata, now);
+      });
+    },
+
+    async authenticate(token: string): Promise<Actor | null> {
+      if (!token.startsWith(SESSION_PREFIX)) return null;
+      const session = await deps.db.session.findUnique({ where: { tokenHash: sha256Hex(token) } });
+      if (!session || session.revokedAt || session.expiresAt <= deps.clock()) return null;
+      return { kind: "user", userId: session.userId, sessionId: session.id };
+    },
+  };
+}

@@ -1,0 +1,9 @@
+import type { OrgRole } from "../roles.ts";
+
+export type OrganizationEvent =
+  | { type: "OrganizationCreated"; data: { organizationId: string; name: string; slug: string; ownerUserId: string } }
+  | { type: "OrgMemberAdded"; data: { userId: string; role: OrgRole } }
+  | { type: "OrgMemberRoleChanged"; data: { userId: string; from: OrgRole; to: OrgRole } }
+  | { type: "OrgMemberRemoved"; data: { userId: string } };
+
+export const organizationStream = (organizationId: string) => `organization-${organizationId}`;

@@ -1,0 +1,24 @@
+import { assertNever } from "../decider.ts";
+import type { OrgRole } from "../roles.ts";
+import type { OrganizationEvent } from "./events.ts";
+
+export type OrganizationState = { exists: boolean; members: Readonly<Record<string, OrgRole>> };
+
+export const initialOrganizationState: OrganizationState = { exists: false, members: {} };
+
+export function evolveOrganization(state: OrganizationState, event: OrganizationEvent): OrganizationState {
+  switch (event.type) {
+    case "OrganizationCreated":
+      return { exists: true, members: { [event.data.ownerUserId]: "OWNER" } };
+    case "OrgMemberAdded":
+      return { ...state, members: { ...state.members, [event.data.userId]: event.data.role } };
+    case "OrgMemberRoleChanged":
+      return { ...state, members: { ...state.members, [event.data.userId]: event.data.to } };
+    case "OrgMemberRemoved": {
+      const { [event.data.userId]: _removed, ...members } = state.members;
+      return { ...state, members };
+    }
+    default:
+      return assertNever(event);
+  }
+}

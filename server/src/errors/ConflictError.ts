@@ -1,0 +1,6 @@
+import { AppError } from "./AppError.ts";
+
+export class ConflictError extends AppError {
+  override name = "ConflictError";
+  readonly code = "CONFLICT";
+}

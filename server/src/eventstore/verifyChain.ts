@@ -1,0 +1,34 @@
+import type { Db } from "../db/database.ts";
+import { GENESIS_HASH, eventHash } from "./hashChain.ts";
+import { readOrganizationEvents } from "./read.ts";
+
+export type ChainVerification =
+  | { ok: true; eventCount: number; headHash: string }
+  | { ok: false; eventCount: number; firstBadPosition: bigint; reason: "hash_mismatch" | "broken_link" };
+
+/**
+ * Recomputes an organization's hash chain from its first event. Reports the first
+ * position whose stored hash does not match its content, or whose previous-hash link
+ * does not match the event before it (an event removed or inserted).
+ */
+export async function verifyChain(db: Db, organizationId: string, pageSize = 1000): Promise<ChainVerification> {
+  let expectedPrev = GENESIS_HASH;
+  let eventCount = 0;
+  let after: bigint | undefined;
+  for (;;) {
+    const page = await readOrganizationEvents(db, organizationId, { afterPosition: after }, pageSize);
+    for (const event of page) {
+      eventCount++;
+      if (event.prevHash !== expectedPrev) {
+        return { ok: false, eventCount, firstBadPosition: event.position, reason: "broken_link" };
+      }
+      const { hash, ...unhashed } = event;
+      if (eventHash(unhashed) !== hash) {
+        return { ok: false, eventCount, firstBadPosition: event.position, reason: "hash_mismatch" };
+      }
+      expectedPrev = hash;
+    }
+    if (page.length < pageSize) return { ok: true, eventCount, headHash: expectedPrev };
+    after = page[page.length - 1]!.position;
+  }
+}

@@ -1,0 +1,16 @@
+import { decodeGlobalID } from "@pothos/plugin-relay";
+import { NotFoundError } from "../errors/NotFoundError.ts";
+
+/**
+ * A global id of the expected type, or NotFound: a malformed id, an id of another type
+ * and another tenant's id all answer the same way as an id that does not exist.
+ */
+export function localId(globalId: string | number, typename: string, label = typename): string {
+  try {
+    const decoded = decodeGlobalID(String(globalId));
+    if (decoded.typename === typename && /^[0-9a-f-]{36}$/i.test(decoded.id)) return decoded.id;
+  } catch {
+    // fall through
+  }
+  throw new NotFoundError(label);
+}

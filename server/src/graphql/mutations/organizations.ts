@@ -1,0 +1,109 @@
+import { builder } from "../builder.ts";
+import { callerOf } from "../context.ts";
+import { COMMAND_ERRORS } from "../errors.ts";
+import { localId } from "../globalId.ts";
+import { OrganizationMemberRef, OrganizationRef, OrgRoleEnum, type OrganizationMemberShape } from "../types/Organization.ts";
+
+const CreateOrganizationInput = builder.inputType("CreateOrganizationInput", {
+  fields: (t) => ({
+    name: t.string(),
+    slug: t.string({ required: false, description: "Derived from the name when omitted" }),
+  }),
+});
+
+builder.mutationField("createOrganization", (t) =>
+  t.field({
+    type: OrganizationRef,
+    description: "Creates an organization; the signed-in user becomes its OWNER",
+    authScopes: { user: true },
+    errors: { types: COMMAND_ERRORS },
+    args: { input: t.arg({ type: CreateOrganizationInput }) },
+    resolve: async (_root, { input }, ctx) => {
+      const id = await ctx.services.organizations.create(callerOf(ctx), input);
+      return ctx.db.organization.findUniqueOrThrow({ where: { id } });
+    },
+  }),
+);
+
+const AddOrganizationMemberInput = builder.inputType("AddOrganizationMemberInput", {
+  fields: (t) => ({
+    organizationId: t.id(),
+    email: t.string(),
+    role: t.field({ type: OrgRoleEnum }),
+    name: t.string({ required: false, description: "Used when the email has no account yet" }),
+  }),
+});
+
+const AddOrganizationMemberPayload = builder
+  .objectRef<{ member: OrganizationMemberShape; initialPassword: string | null }>("AddOrganizationMemberPayload")
+  .implement({
+  fields: (t) => ({
+    member: t.field({ type: OrganizationMemberRef, resolve: (p) => p.member }),
+    initialPassword: t.string({
+      nullable: true,
+      description: "Set only when a new account was created: shown this once, never stored in clear",
+      resolve: (p) => p.initialPassword,
+    }),
+  }),
+});
+
+builder.mutationField("addOrganizationMember", (t) =>
+  t.field({
+    type: AddOrganizationMemberPayload,
+    description: "Adds a user by email (creating the account when needed); needs organization admin",
+    authScopes: { authenticated: true },
+    errors: { types: COMMAND_ERRORS },
+    args: { input: t.arg({ type: AddOrganizationMemberInput }) },
+    resolve: async (_root, { input }, ctx) => {
+      const organizationId = localId(input.organizationId, "Organization");
+      const result = await ctx.services.organizations.addMember(callerOf(ctx), organizationId, input);
+      const member = await ctx.db.orgMember.findUniqueOrThrow({
+        where: { organizationId_userId: { organizationId, userId: result.userId } },
+        include: { user: { select: { id: true, email: true, name: true } } },
+      });
+      return { member, initialPassword: result.initialPassword };
+    },
+  }),
+);
+
+const MemberRoleInput = builder.inputType("ChangeOrganizationMemberRoleInput", {
+  fields: (t) => ({ organizationId: t.id(), userId: t.id(), role: t.field({ type: OrgRoleEnum }) }),
+});
+
+builder.mutationField("changeOrganizationMemberRole", (t) =>
+  t.field({
+    type: OrganizationMemberRef,
+    description: "Only an OWNER can grant or take away the OWNER role; the last OWNER stays",
+    authScopes: { authenticated: true },
+    errors: { types: COMMAND_ERRORS },
+    args: { input: t.arg({ type: MemberRoleInput }) },
+    resolve: async (_root, { input }, ctx) => {
+      const organizationId = localId(input.organizationId, "Organization");
+      const userId = String(input.userId);
+      await ctx.services.organizations.changeMemberRole(callerOf(ctx), organizationId, userId, input.role);
+      return ctx.db.orgMember.findUniqueOrThrow({
+        where: { organizationId_userId: { organizationId, userId } },
+        include: { user: { select: { id: true, email: true, name: true } } },
+      });
+    },
+  }),
+);
+
+const RemoveMemberInput = builder.inputType("RemoveOrganizationMemberInput", {
+  fields: (t) => ({ organizationId: t.id(), userId: t.id() }),
+});
+
+builder.mutationField("removeOrganizationMember", (t) =>
+  t.field({
+    type: OrganizationRef,
+    description: "Removes a member (and their workspace memberships); the last OWNER cannot be removed",
+    authScopes: { authenticated: true },
+    errors: { types: COMMAND_ERRORS },
+    args: { input: t.arg({ type: RemoveMemberInput }) },
+    resolve: async (_root, { input }, ctx) => {
+      const organizationId = localId(input.organizationId, "Organization");
+      await ctx.services.organizations.removeMember(callerOf(ctx), organizationId, String(input.userId));
+      return ctx.db.organization.findUniqueOrThrow({ where: { id: organizationId } });
+    },
+  }),
+);

@@ -1,0 +1,19 @@
+// The schema entry: each module registers its types and fields with the builder as a
+// side effect of being imported.
+import { builder } from "./builder.ts";
+import "./scalars.ts";
+import "./errors.ts";
+import "./types/User.ts";
+import "./types/Organization.ts";
+import "./types/Workspace.ts";
+import "./types/Environment.ts";
+import "./types/ApiToken.ts";
+import "./types/AuditEvent.ts";
+import "./types/Viewer.ts";
+import "./queries.ts";
+import "./mutations/auth.ts";
+import "./mutations/organizations.ts";
+import "./mutations/workspaces.ts";
+import "./mutations/apiTokens.ts";
+
+export const schema = builder.toSchema({ sortSchema: true });

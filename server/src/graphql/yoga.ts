@@ -1,0 +1,142 @@
+import { randomUUID } from "node:crypto";
+import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
+import { GraphQLError } from "graphql";
+import { createYoga, type Plugin } from "graphql-yoga";
+import type { Services } from "../app/createServices.ts";
+import type { Actor } from "../authz/Actor.ts";
+import type { Db } from "../db/database.ts";
+import { AppError } from "../errors/AppError.ts";
+import type { Logger } from "../logger.ts";
+import type { Context } from "./context.ts";
+import { schema } from "./schema.ts";
+
+export type GraphQLServerOptions = {
+  db: Db;
+  services: Services;
+  logger: Logger;
+  secureCookie: boolean;
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function sessionCookieName(secure: boolean): string {
+  // The __Host- prefix pins the cookie to this origin (no Domain, Path=/, Secure).
+  return secure ? "__Host-coffer_session" : "coffer_session";
+}
+
+export function createGraphQLServer(options: GraphQLServerOptions) {
+  const { db, services, logger, secureCookie } = options;
+  const cookieName = sessionCookieName(secureCookie);
+  const pendingCookies = new WeakMap<Request, string[]>();
+
+  const setCookiePlugin: Plugin = {
+    onResponse({ request, response }) {
+      for (const cookie of pendingCookies.get(request) ?? []) response.headers.append("Set-Cookie", cookie);
+    },
+  };
+
+  return createYoga<{ requestId?: string; ip?: string }, Context>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    landingPage: false,
+    logging: {
+      debug: (...args) => logger.debug({ args: args.map(String) }, "yoga"),
+      info: (...args) => logger.info({ args: args.map(String) }, "yoga"),
+      warn: (...args) => logger.warn({ args: args.map(String) }, "yoga"),
+      // Execution errors are either expected (typed) or logged by maskError below.
+      error: (...args) => logger.debug({ args: args.map(String) }, "yoga"),
+    },
+    maskedErrors: {
+      isDev: false,
+      maskError(error, message) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original instanceof AppError) {
+          return new GraphQLError(original.message, { extensions: { code: original.code } });
+        }
+        if (original instanceof GraphQLError && original.extensions["code"]) return original; // authorization
+        if (error instanceof GraphQLError && !error.originalError) return error; // validation, syntax
+        const failure = original instanceof Error ? original : new Error(String(original));
+        logger.error({ err: { name: failure.name, message: failure.message, stack: failure.stack } }, "unexpected error in a resolver");
+        return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+      },
+    },
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12 },
+        maxAliases: { n: 15 },
+        maxTokens: { n: 3000 },
+        maxDirectives: { n: 20 },
+        costLimit: { maxCost: 5000 },
+        blockFieldSuggestion: { enabled: true },
+      }),
+      setCookiePlugin,
+    ],
+    context: async ({ request, requestId, ip }): Promise<Context> => {
+      const cookies: string[] = [];
+      pendingCookies.set(request, cookies);
+      const userAgent = request.headers.get("user-agent") ?? undefined;
+      return {
+        actor: await authenticate(request),
+        requestId: requestId ?? headerRequestId(request) ?? randomUUID(),
+        request: { ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) },
+        db,
+        services,
+        sessionCookie: {
+          set: (token, expiresAt) =>
+            cookies.push(
+              `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict; Expires=${expiresAt.toUTCString()}${secureCookie ? "; Secure" : ""}`,
+            ),
+          clear: () =>
+            cookies.push(`${cookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secureCookie ? "; Secure" : ""}`),
+        },
+      };
+    },
+  });
+
+  async function authenticate(request: Request): Promise<Actor | null> {
+    const authorization = request.headers.get("authorization");
+    if (authorization) {
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+      return match ? services.apiTokens.authenticate(match[1]!) : null;
+    }
+    const session = readCookie(request.headers.get("cookie"), cookieName);
+    if (!session || !crossSiteSafe(request)) return null;
+    return services.sessions.authenticate(session);
+  }
+}
+
+function headerRequestId(request: Request): string | undefined {
+  const id = request.headers.get("x-request-id");
+  return id && REQUEST_ID.test(id) ? id : undefined;
+}
+
+function readCookie(header: string | null, name: string): string | undefined {
+  for (const part of header?.split(";") ?? []) {
+    const [key, ...value] = part.trim().split("=");
+    if (key === name) return value.join("=");
+  }
+  return undefined;
+}
+
+/**
+ * Cookies authenticate only requests a page of ours could have made: SameSite=Strict
+ * keeps them off cross-site requests in browsers, and we also refuse a foreign Origin
+ * and POSTs that are not JSON (which a cross-site form cannot send without preflight).
+ */
+function crossSiteSafe(request: Request): boolean {
+  const origin = request.headers.get("origin");
+  if (origin) {
+    let originHost: string;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      return false;
+    }
+    if (originHost !== (request.headers.get("host") ?? new URL(request.url).host)) return false;
+  }
+  if (request.method === "POST") {
+    const type = request.headers.get("content-type") ?? "";
+    return type.startsWith("application/json") || type.startsWith("application/graphql-response+json");
+  }
+  return true;
+}

@@ -1,0 +1,52 @@
+import { randomUUID } from "node:crypto";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Db } from "../db/database.ts";
+import type { Logger } from "../logger.ts";
+
+type YogaLike = {
+  handle: (req: IncomingMessage, res: ServerResponse, ctx: { requestId: string; ip?: string }) => unknown;
+};
+type ConsoleLike = { handle(req: IncomingMessage, res: ServerResponse): void };
+
+const API_PATHS = new Set(["/graphql"]);
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * One origin for the API and the console, so the console's session cookie can be
+ * SameSite=Strict: `/graphql`, `/healthz`, `/readyz` here, everything else to Next.js.
+ */
+export function createHttpServer(options: { yoga: YogaLike; db: Db; logger: Logger; console?: ConsoleLike | undefined }) {
+  const { yoga, db, logger } = options;
+  return http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const header = req.headers["x-request-id"];
+    const requestId = typeof header === "string" && REQUEST_ID.test(header) ? header : randomUUID();
+    res.setHeader("x-request-id", requestId);
+    const path = (req.url ?? "/").split("?")[0]!;
+    res.on("finish", () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
+    });
+
+    if (path === "/healthz") return json(res, 200, { status: "ok" });
+    if (path === "/readyz") {
+      db.$queryRaw`SELECT 1`.then(
+        () => json(res, 200, { status: "ready" }),
+        () => json(res, 503, { status: "database unavailable" }),
+      );
+      return;
+    }
+    if (API_PATHS.has(path)) {
+      const ip = req.socket.remoteAddress;
+      void yoga.handle(req, res, { requestId, ...(ip ? { ip } : {}) });
+      return;
+    }
+    if (options.console) return options.console.handle(req, res);
+    json(res, 404, { error: "not found" });
+  });
+}
+
+function json(res: ServerResponse, status: number, body: object): void {
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(JSON.stringify(body));
+}

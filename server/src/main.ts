@@ -1,0 +1,117 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { createApp } from "./app/createApp.ts";
+import { ensureFirstRun } from "./app/firstRun.ts";
+import { ConfigError, loadConfig, type Config } from "./config.ts";
+import { createConsole } from "./console/nextConsole.ts";
+import { createPrismaClient } from "./db/database.ts";
+import { startEmbeddedPostgres } from "./db/embeddedPostgres.ts";
+import { applyMigrations, ensureAppLogin, ensureDatabase, withDatabase } from "./db/migrate.ts";
+import { createHttpServer } from "./http/httpServer.ts";
+import { createLogger, type Logger } from "./logger.ts";
+
+/** The one composition root: reads config, builds clients, starts servers. */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const started = Date.now();
+  const shutdown: (() => Promise<void>)[] = [];
+
+  const databaseUrl = await prepareDatabase(config, logger, shutdown);
+  const db = createPrismaClient(databaseUrl);
+  shutdown.unshift(() => db.$disconnect());
+
+  const app = createApp({ db, logger, sessionTtlMs: config.session.ttlMs, secureCookie: config.session.secureCookie });
+  const consoleHandle = config.console.enabled ? await createConsole({ dir: config.console.dir, logger }) : undefined;
+  if (consoleHandle) {
+    shutdown.unshift(() => consoleHandle.close());
+    consoleHandle.ready.then(
+      () => logger.info({}, "admin console ready"),
+      (error: unknown) => logger.error({ err: String(error) }, "admin console failed to start; the API keeps running"),
+    );
+  }
+  const server = createHttpServer({ yoga: app.yoga, db, logger, console: consoleHandle });
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
+  logger.info({ origin, ms: Date.now() - started }, "Coffer is ready");
+
+  const firstRun = await ensureFirstRun(app.deps, config.firstRun);
+  if (firstRun) printFirstRunLogin(origin, firstRun);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const step of shutdown) await step().catch((error: unknown) => logger.warn({ err: String(error) }, "shutdown step failed"));
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/**
+ * Embedded mode: start PostgreSQL in the data directory, migrate as its superuser, and
+ * connect the app as a login in `coffer_app`, which cannot change the event log.
+ * External mode: migrate with DATABASE_ADMIN_URL, connect with DATABASE_URL.
+ */
+async function prepareDatabase(config: Config, logger: Logger, shutdown: (() => Promise<void>)[]): Promise<string> {
+  if (config.database.kind === "external") {
+    const result = await applyMigrations(config.database.adminUrl);
+    logger.info({ applied: result.applied }, "migrations applied");
+    if (config.database.adminUrl === config.database.url) {
+      logger.warn({}, "DATABASE_URL is also used for migrations: give the app its own login in the coffer_app role so it cannot alter the audit log");
+    }
+    return config.database.url;
+  }
+  const embedded = await startEmbeddedPostgres({ dir: config.database.dir, port: config.database.port, persistent: true, log: logger });
+  shutdown.push(() => embedded.stop());
+  await ensureDatabase(embedded.adminUrl, "coffer");
+  const adminUrl = withDatabase(embedded.adminUrl, "coffer");
+  const result = await applyMigrations(adminUrl);
+  logger.info({ applied: result.applied, alreadyApplied: result.alreadyApplied }, "migrations applied");
+  const login = { user: "coffer_app_login", password: appPassword(config.dataDir) };
+  await ensureAppLogin(adminUrl, login);
+  return withDatabase(embedded.adminUrl, "coffer", login);
+}
+
+function appPassword(dataDir: string): string {
+  const file = path.join(dataDir, "app-db-password");
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(24).toString("base64url"), { mode: 0o600 });
+  }
+  return readFileSync(file, "utf8").trim();
+}
+
+function printFirstRunLogin(origin: string, login: { email: string; password: string | null; organization: string; workspace: string }): void {
+  const lines = [
+    "Coffer first run: an owner, an organization and a workspace were created.",
+    `  Console:      ${origin}/`,
+    `  GraphQL:      ${origin}/graphql`,
+    `  Email:        ${login.email}`,
+    login.password ? `  Password:     ${login.password}` : "  Password:     the one set in COFFER_ADMIN_PASSWORD",
+    `  Organization: ${login.organization} / workspace: ${login.workspace}`,
+    login.password ? "This password is shown only now. Change it after signing in (changePassword)." : "",
+  ].filter(Boolean);
+  process.stdout.write(`\n${lines.join("\n")}\n\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,119 @@
+import { z } from "zod";
+import type { Caller, CoreDeps } from "../CoreDeps.ts";
+import { requireOrgAccess, requirePermission } from "../authz/access.ts";
+import { organizationDecider, type OrganizationCommand } from "../domain/organization/decide.ts";
+import { organizationStream } from "../domain/organization/events.ts";
+import { SLUG, slugify } from "../domain/names.ts";
+import type { OrgRole } from "../domain/roles.ts";
+import { ForbiddenError } from "../errors/ForbiddenError.ts";
+import { NotFoundError } from "../errors/NotFoundError.ts";
+import { executeCommand, inTransaction } from "../eventstore/executeCommand.ts";
+import { generatePassword } from "../auth/passwords.ts";
+import { parseInput } from "./parseInput.ts";
+import { projectOrganization } from "./projections.ts";
+import { normalizeEmail, registerUser } from "./users.ts";
+import type { Tx } from "../db/database.ts";
+
+const nameSchema = z.string().trim().min(1, "must not be empty").max(100, "at most 100 characters");
+const slugSchema = z.string().regex(SLUG, "lowercase letters, digits and '-', at most 63 characters");
+
+export const createOrganizationInput = z.object({ name: nameSchema, slug: slugSchema.optional() });
+
+/** Application service for organizations: resolve tenant → authorize → validate → decide → store + audit. */
+export function organizationService(deps: CoreDeps) {
+  const run = (tx: Tx, caller: Caller, organizationId: string, command: OrganizationCommand) =>
+    executeCommand(tx, {
+      streamId: organizationStream(organizationId),
+      organizationId,
+      decider: organizationDecider,
+      command,
+      metadata: caller.metadata,
+      now: deps.clock(),
+      project: projectOrganization(organizationId),
+    });
+
+  return {
+    /** Any signed-in user may create an organization and becomes its OWNER. */
+    async create(caller: Caller, raw: { name: string; slug?: string | null | undefined }) {
+      if (caller.actor.kind !== "user") throw new ForbiddenError("Only users can create organizations");
+      const userId = caller.actor.userId;
+      const input = parseInput(createOrganizationInput, { name: raw.name, slug: raw.slug ?? undefined });
+      const slug = input.slug ?? (slugify(input.name) || "org");
+      const organizationId = deps.newId();
+      await inTransaction(deps.db, (tx) =>
+        run(tx, caller, organizationId, { type: "CreateOrganization", organizationId, name: input.name, slug, ownerUserId: userId }),
+      );
+      return organizationId;
+    },
+
+    /**
+     * Adds a user by email. An unknown email gets an account with a one-time password,
+     * returned once to the admin; only its scrypt hash is stored.
+     */
+    async addMember(caller: Caller, organizationId: string, raw: { email: string; role: OrgRole; name?: string | null | undefined }) {
+      const input = parseInput(z.object({ email: z.email(), name: nameSchema.optional() }), {
+        email: raw.email,
+        name: raw.name ?? undefined,
+      });
+      return inTransaction(deps.db, async (tx) => {
+        const access = await requireOrgAccess(tx, caller.actor, organizationId);
+        requirePermission(access, "admin", "Adding members");
+        assertMayGrant(caller, access.orgRole, raw.role);
+        const email = normalizeEmail(input.email);
+        let user = await tx.user.findUnique({ where: { email }, select: { id: true } });
+        let initialPassword: string | null = null;
+        if (!user) {
+          initialPassword = generatePassword();
+          const userId = deps.newId();
+          await registerUser(tx, {
+            userId,
+            email,
+            name: input.name ?? email.split("@")[0]!,
+            password: initialPassword,
+            metadata: caller.metadata,
+            now: deps.clock(),
+          });
+          user = { id: userId };
+        }
+        await run(tx, caller, organizationId, { type: "AddOrgMember", userId: user.id, role: raw.role });
+        return { userId: user.id, initialPassword };
+      });
+    },
+
+    async changeMemberRole(caller: Caller, organizationId: string, userId: string, role: OrgRole) {
+      await inTransaction(deps.db, async (tx) => {
+        const access = await requireOrgAccess(tx, caller.actor, organizationId);
+        requirePermission(access, "admin", "Changing roles");
+        const current = await currentRole(tx, organizationId, userId);
+        assertMayGrant(caller, access.orgRole, current);
+        assertMayGrant(caller, access.orgRole, role);
+        await run(tx, caller, organizationId, { type: "ChangeOrgMemberRole", userId, role });
+      });
+    },
+
+    async removeMember(caller: Caller, organizationId: string, userId: string) {
+      await inTransaction(deps.db, async (tx) => {
+        const access = await requireOrgAccess(tx, caller.actor, organizationId);
+        requirePermission(access, "admin", "Removing members");
+        assertMayGrant(caller, access.orgRole, await currentRole(tx, organizationId, userId));
+        await run(tx, caller, organizationId, { type: "RemoveOrgMember", userId });
+      });
+    },
+  };
+}
+
+async function currentRole(tx: Tx, organizationId: string, userId: string): Promise<OrgRole> {
+  const member = await tx.orgMember.findUnique({
+    where: { organizationId_userId: { organizationId, userId } },
+    select: { role: true },
+  });
+  if (!member) throw new NotFoundError("Member");
+  return member.role as OrgRole;
+}
+
+/** Only an OWNER makes, unmakes or removes OWNERs; an ADMIN manages everyone else. */
+function assertMayGrant(caller: Caller, callerRole: OrgRole | null, role: OrgRole): void {
+  if (role === "OWNER" && (caller.actor.kind !== "user" || callerRole !== "OWNER")) {
+    throw new ForbiddenError("Only an OWNER can grant, change or remove the OWNER role");
+  }
+}

@@ -1,0 +1,150 @@
+import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
+import { createApp } from "../../server/src/app/createApp.ts";
+import { createPrismaClient, type Db } from "../../server/src/db/database.ts";
+import { inTransaction } from "../../server/src/eventstore/executeCommand.ts";
+import { createLogger } from "../../server/src/logger.ts";
+import { registerUser } from "../../server/src/tenancy/users.ts";
+import { createTestDatabase, type TestDatabase } from "./database.ts";
+
+export type GqlResult<T = Record<string, any>> = {
+  status: number;
+  data: T;
+  errors?: { message: string; extensions?: { code?: string } }[];
+  headers: Headers;
+  raw: string;
+};
+
+/** How a request authenticates: a session cookie, a bearer token, or nothing. */
+export type Auth = { cookie?: string; token?: string; headers?: Record<string, string> } | undefined;
+
+export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
+
+/**
+ * The real app (services, Yoga, Prisma) over a fresh real PostgreSQL database, called
+ * through `yoga.fetch`. Every log line and every response body is kept, so tests can
+ * scan them for values that must never appear.
+ */
+export async function startTestApp(options: { clock?: () => Date } = {}) {
+  const database: TestDatabase = await createTestDatabase();
+  const db: Db = createPrismaClient(database.appUrl, 4);
+  const logs: string[] = [];
+  const responses: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger("debug", sink);
+  const app = createApp({ db, logger, sessionTtlMs: 3_600_000, secureCookie: false, ...(options.clock ? { clock: options.clock } : {}) });
+
+  async function gql<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, auth?: Auth): Promise<GqlResult<T>> {
+    const headers: Record<string, string> = { "content-type": "application/json", ...auth?.headers };
+    if (auth?.cookie) headers.cookie = auth.cookie;
+    if (auth?.token) headers.authorization = `Bearer ${auth.token}`;
+    const response = await app.yoga.fetch("http://coffer.test/graphql", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ query, variables }),
+    });
+    const raw = await response.text();
+    responses.push(raw);
+    const body = JSON.parse(raw) as { data: T; errors?: GqlResult["errors"] };
+    return { status: response.status, data: body.data, ...(body.errors ? { errors: body.errors } : {}), headers: response.headers, raw };
+  }
+
+  /** Asserts a mutation's typed result is its success object and returns `data`. */
+  async function ok<T = any>(field: string, query: string, variables: Record<string, unknown>, auth: Auth): Promise<T> {
+    const result = await gql(query, variables, auth);
+    const value = result.data?.[field];
+    if (result.errors || !value || (value.__typename && !value.__typename.endsWith("Success"))) {
+      throw new Error(`${field} failed: ${result.raw}`);
+    }
+    return (value.data ?? value) as T;
+  }
+
+  async function createUser(email = `user-${randomUUID().slice(0, 8)}@example.test`, password = `pw-${randomUUID()}`) {
+    const userId = randomUUID();
+    await inTransaction(db, (tx) =>
+      registerUser(tx, { userId, email, name: email.split("@")[0]!, password, metadata: { actor: { kind: "system", id: "test" } }, now: new Date() }),
+    );
+    return { userId, email, password };
+  }
+
+  async function signIn(email: string, password: string): Promise<{ cookie: string }> {
+    const result = await gql(
+      `mutation($input: SignInInput!) { signIn(input: $input) { __typename ... on MutationSignInSuccess { data { id } } ... on Error { message } } }`,
+      { input: { email, password } },
+    );
+    const setCookie = result.headers.get("set-cookie");
+    if (!setCookie) throw new Error(`sign-in failed: ${result.raw}`);
+    return { cookie: setCookie.split(";")[0]! };
+  }
+
+  /** A user who owns a fresh organization with one workspace; ids are global ids. */
+  async function createTenant(name = `Org ${randomUUID().slice(0, 6)}`) {
+    const owner = await createUser();
+    const session = await signIn(owner.email, owner.password);
+    const org = await ok<{ id: string }>(
+      "createOrganization",
+      `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { __typename ... on MutationCreateOrganizationSuccess { data { id } } ... on Error { message } } }`,
+      { input: { name } },
+      session,
+    );
+    const workspace = await ok<{ id: string; environments: { id: string; name: string }[] }>(
+      "createWorkspace",
+      `mutation($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { __typename ... on MutationCreateWorkspaceSuccess { data { id environments { id name } } } ... on Error { message } } }`,
+      { input: { organizationId: org.id, name: "Main" } },
+      session,
+    );
+    return { owner, session, organizationId: org.id, workspaceId: workspace.id, defaultEnvironmentId: workspace.environments[0]!.id };
+  }
+
+  /** Adds a member to the tenant's organization (and optionally its workspace) and signs them in. */
+  async function addMember(tenant: Awaited<ReturnType<typeof createTenant>>, orgRole: "OWNER" | "ADMIN" | "MEMBER", workspaceRole?: "ADMIN" | "EDITOR" | "VIEWER") {
+    const user = await createUser();
+    await ok(
+      "addOrganizationMember",
+      `mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { __typename ... on MutationAddOrganizationMemberSuccess { data { member { role } } } ... on Error { message } } }`,
+      { input: { organizationId: tenant.organizationId, email: user.email, role: orgRole } },
+      tenant.session,
+    );
+    if (workspaceRole) {
+      await ok(
+        "addWorkspaceMember",
+        `mutation($input: WorkspaceMemberInput!) { addWorkspaceMember(input: $input) { __typename ... on MutationAddWorkspaceMemberSuccess { data { role } } ... on Error { message } } }`,
+        { input: { workspaceId: tenant.workspaceId, userId: user.userId, role: workspaceRole } },
+        tenant.session,
+      );
+    }
+    return { ...user, session: await signIn(user.email, user.password) };
+  }
+
+  async function issueToken(session: Auth, scope: { organizationId: string } | { workspaceId: string }, permissions: string[]) {
+    return ok<{ apiToken: { id: string }; token: string }>(
+      "issueApiToken",
+      `mutation($input: IssueApiTokenInput!) { issueApiToken(input: $input) { __typename ... on MutationIssueApiTokenSuccess { data { apiToken { id } token } } ... on Error { message } } }`,
+      { input: { ...scope, name: "platform", permissions } },
+      session,
+    );
+  }
+
+  return {
+    db,
+    database,
+    app,
+    logs,
+    responses,
+    gql,
+    ok,
+    createUser,
+    signIn,
+    createTenant,
+    addMember,
+    issueToken,
+    async close() {
+      await db.$disconnect();
+    },
+  };
+}
