@@ -4,13 +4,13 @@
 // afterwards, below the generated part.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { listMigrations } from "../server/src/db/migrate.ts";
 import {
   diffMigrationsToSchema,
   migrationsDirectory,
   projectRoot,
-  readMigrations,
-  runMain,
-} from "./db-check.ts";
+  runScript,
+} from "./schemaDiff.ts";
 
 const usage = "usage: npm run db:diff -- <migration_name>   (lower-case letters, digits and _)";
 
@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   }
   const directoryName = `${timestamp(new Date())}_${name}`;
   // Migrations are applied in name order: a new one must come last.
-  const newest = (await readMigrations()).at(-1)?.name;
+  const newest = listMigrations(migrationsDirectory).at(-1);
   if (newest && newest >= directoryName) {
     console.error(
       `the newest migration, ${newest}, does not sort before ${directoryName}: check the clock`,
@@ -52,4 +52,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain(main);
+process.exit(await runScript(main));

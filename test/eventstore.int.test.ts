@@ -15,7 +15,12 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const append = (streamId: string, organizationId: string, expectedVersion: "no_stream" | "any" | number, types: string[]) =>
+const append = (
+  streamId: string,
+  organizationId: string,
+  expectedVersion: "no_stream" | "any" | number,
+  types: string[],
+) =>
   t.db.$transaction((tx) =>
     appendToStream(tx, {
       streamId,
@@ -37,7 +42,11 @@ describe("appending", () => {
     expect(first[1]!.prevHash).toBe(first[0]!.hash);
     expect(second[0]!.prevHash).toBe(first[1]!.hash);
     expect(second[0]!.position).toBeGreaterThan(first[1]!.position);
-    expect(await verifyChain(t.db, org)).toMatchObject({ ok: true, eventCount: 3, headHash: second[0]!.hash });
+    expect(await verifyChain(t.db, org)).toMatchObject({
+      ok: true,
+      eventCount: 3,
+      headHash: second[0]!.hash,
+    });
   });
 
   it("rejects a wrong expected version with a typed error and writes nothing", async () => {
@@ -54,7 +63,10 @@ describe("appending", () => {
     const org = randomUUID();
     const stream = `s-${randomUUID()}`;
     await append(stream, org, "no_stream", ["A"]);
-    const results = await Promise.allSettled([append(stream, org, 1, ["B1"]), append(stream, org, 1, ["B2"])]);
+    const results = await Promise.allSettled([
+      append(stream, org, 1, ["B1"]),
+      append(stream, org, 1, ["B2"]),
+    ]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const rejected = results.filter((r) => r.status === "rejected");
     expect(rejected).toHaveLength(1);
@@ -65,7 +77,9 @@ describe("appending", () => {
 
   it("keeps each organization's chain intact under concurrent appends to many streams", async () => {
     const org = randomUUID();
-    await Promise.all(Array.from({ length: 20 }, () => append(`s-${randomUUID()}`, org, "no_stream", ["X", "Y"])));
+    await Promise.all(
+      Array.from({ length: 20 }, () => append(`s-${randomUUID()}`, org, "no_stream", ["X", "Y"])),
+    );
     expect(await verifyChain(t.db, org)).toMatchObject({ ok: true, eventCount: 40 });
   });
 
@@ -76,10 +90,23 @@ describe("appending", () => {
     await append(`s-${randomUUID()}`, randomUUID(), "no_stream", ["A"]); // another organization
     const all = await readOrganizationEvents(t.db, org, {}, 100);
     expect(all.map((e) => e.type)).toEqual(["A", "B", "A"]);
-    expect((await readOrganizationEvents(t.db, org, { types: ["A"] }, 100)).map((e) => e.position)).toEqual([written[0]!.position, written[2]!.position]);
-    expect(await readOrganizationEvents(t.db, org, { afterPosition: written[0]!.position }, 1)).toHaveLength(1);
-    expect(await readOrganizationEvents(t.db, org, { actorId: "someone-else" }, 100)).toHaveLength(0);
-    expect(await readOrganizationEvents(t.db, org, { streamId: stream, since: new Date(Date.now() + 60_000) }, 100)).toHaveLength(0);
+    expect(
+      (await readOrganizationEvents(t.db, org, { types: ["A"] }, 100)).map((e) => e.position),
+    ).toEqual([written[0]!.position, written[2]!.position]);
+    expect(
+      await readOrganizationEvents(t.db, org, { afterPosition: written[0]!.position }, 1),
+    ).toHaveLength(1);
+    expect(await readOrganizationEvents(t.db, org, { actorId: "someone-else" }, 100)).toHaveLength(
+      0,
+    );
+    expect(
+      await readOrganizationEvents(
+        t.db,
+        org,
+        { streamId: stream, since: new Date(Date.now() + 60_000) },
+        100,
+      ),
+    ).toHaveLength(0);
   });
 });
 
@@ -92,7 +119,9 @@ describe("the events table is append-only", () => {
       `DELETE FROM events WHERE organization_id = '${org}'`,
       `TRUNCATE events`,
     ]) {
-      await expect(t.db.$executeRawUnsafe(sql), sql).rejects.toThrow(/permission denied|append-only/);
+      await expect(t.db.$executeRawUnsafe(sql), sql).rejects.toThrow(
+        /permission denied|append-only/,
+      );
     }
     expect(await verifyChain(t.db, org)).toMatchObject({ ok: true, eventCount: 1 });
   });
@@ -100,12 +129,18 @@ describe("the events table is append-only", () => {
   it("refuses UPDATE and DELETE even from the table owner, through the triggers", async () => {
     const org = randomUUID();
     await append(`s-${randomUUID()}`, org, "no_stream", ["A"]);
-    await expect(t.database.admin(`UPDATE events SET type = 'B' WHERE organization_id = $1`, [org])).rejects.toThrow(/append-only/);
-    await expect(t.database.admin(`DELETE FROM events WHERE organization_id = $1`, [org])).rejects.toThrow(/append-only/);
+    await expect(
+      t.database.admin(`UPDATE events SET type = 'B' WHERE organization_id = $1`, [org]),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      t.database.admin(`DELETE FROM events WHERE organization_id = $1`, [org]),
+    ).rejects.toThrow(/append-only/);
     await expect(t.database.admin(`TRUNCATE events`)).rejects.toThrow(/append-only/);
   });
 
   it("has an application role that cannot disable the triggers", async () => {
-    await expect(t.db.$executeRawUnsafe(`ALTER TABLE events DISABLE TRIGGER USER`)).rejects.toThrow(/owner|permission/);
+    await expect(t.db.$executeRawUnsafe(`ALTER TABLE events DISABLE TRIGGER USER`)).rejects.toThrow(
+      /owner|permission/,
+    );
   });
 });

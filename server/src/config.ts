@@ -18,7 +18,11 @@ const schema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_ADMIN_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
-  SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(12),
   COOKIE_SECURE: bool.optional(),
   CONSOLE_ENABLED: bool.default(true),
   COFFER_ADMIN_EMAIL: z.email().optional(),
@@ -38,7 +42,12 @@ export type Config = {
     | { kind: "embedded"; port: number; dir: string };
   session: { ttlMs: number; secureCookie: boolean };
   console: { enabled: boolean; dir: string };
-  firstRun: { email: string | undefined; password: string | undefined; orgName: string; workspaceName: string };
+  firstRun: {
+    email: string | undefined;
+    password: string | undefined;
+    orgName: string;
+    workspaceName: string;
+  };
 };
 
 export class ConfigError extends Error {

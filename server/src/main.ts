@@ -31,13 +31,24 @@ async function main(): Promise<void> {
   const db = createPrismaClient(databaseUrl);
   shutdown.unshift(() => db.$disconnect());
 
-  const app = createApp({ db, logger, sessionTtlMs: config.session.ttlMs, secureCookie: config.session.secureCookie });
-  const consoleHandle = config.console.enabled ? await createConsole({ dir: config.console.dir, logger }) : undefined;
+  const app = createApp({
+    db,
+    logger,
+    sessionTtlMs: config.session.ttlMs,
+    secureCookie: config.session.secureCookie,
+  });
+  const consoleHandle = config.console.enabled
+    ? await createConsole({ dir: config.console.dir, logger })
+    : undefined;
   if (consoleHandle) {
     shutdown.unshift(() => consoleHandle.close());
     consoleHandle.ready.then(
       () => logger.info({}, "admin console ready"),
-      (error: unknown) => logger.error({ err: String(error) }, "admin console failed to start; the API keeps running"),
+      (error: unknown) =>
+        logger.error(
+          { err: String(error) },
+          "admin console failed to start; the API keeps running",
+        ),
     );
   }
   const server = createHttpServer({ yoga: app.yoga, db, logger, console: consoleHandle });
@@ -57,7 +68,10 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const step of shutdown) await step().catch((error: unknown) => logger.warn({ err: String(error) }, "shutdown step failed"));
+    for (const step of shutdown)
+      await step().catch((error: unknown) =>
+        logger.warn({ err: String(error) }, "shutdown step failed"),
+      );
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
@@ -69,21 +83,36 @@ async function main(): Promise<void> {
  * connect the app as a login in `coffer_app`, which cannot change the event log.
  * External mode: migrate with DATABASE_ADMIN_URL, connect with DATABASE_URL.
  */
-async function prepareDatabase(config: Config, logger: Logger, shutdown: (() => Promise<void>)[]): Promise<string> {
+async function prepareDatabase(
+  config: Config,
+  logger: Logger,
+  shutdown: (() => Promise<void>)[],
+): Promise<string> {
   if (config.database.kind === "external") {
     const result = await applyMigrations(config.database.adminUrl);
     logger.info({ applied: result.applied }, "migrations applied");
     if (config.database.adminUrl === config.database.url) {
-      logger.warn({}, "DATABASE_URL is also used for migrations: give the app its own login in the coffer_app role so it cannot alter the audit log");
+      logger.warn(
+        {},
+        "DATABASE_URL is also used for migrations: give the app its own login in the coffer_app role so it cannot alter the audit log",
+      );
     }
     return config.database.url;
   }
-  const embedded = await startEmbeddedPostgres({ dir: config.database.dir, port: config.database.port, persistent: true, log: logger });
+  const embedded = await startEmbeddedPostgres({
+    dir: config.database.dir,
+    port: config.database.port,
+    persistent: true,
+    log: logger,
+  });
   shutdown.push(() => embedded.stop());
   await ensureDatabase(embedded.adminUrl, "coffer");
   const adminUrl = withDatabase(embedded.adminUrl, "coffer");
   const result = await applyMigrations(adminUrl);
-  logger.info({ applied: result.applied, alreadyApplied: result.alreadyApplied }, "migrations applied");
+  logger.info(
+    { applied: result.applied, alreadyApplied: result.alreadyApplied },
+    "migrations applied",
+  );
   const login = { user: "coffer_app_login", password: appPassword(config.dataDir) };
   await ensureAppLogin(adminUrl, login);
   return withDatabase(embedded.adminUrl, "coffer", login);
@@ -98,15 +127,22 @@ function appPassword(dataDir: string): string {
   return readFileSync(file, "utf8").trim();
 }
 
-function printFirstRunLogin(origin: string, login: { email: string; password: string | null; organization: string; workspace: string }): void {
+function printFirstRunLogin(
+  origin: string,
+  login: { email: string; password: string | null; organization: string; workspace: string },
+): void {
   const lines = [
     "Coffer first run: an owner, an organization and a workspace were created.",
     `  Console:      ${origin}/`,
     `  GraphQL:      ${origin}/graphql`,
     `  Email:        ${login.email}`,
-    login.password ? `  Password:     ${login.password}` : "  Password:     the one set in COFFER_ADMIN_PASSWORD",
+    login.password
+      ? `  Password:     ${login.password}`
+      : "  Password:     the one set in COFFER_ADMIN_PASSWORD",
     `  Organization: ${login.organization} / workspace: ${login.workspace}`,
-    login.password ? "This password is shown only now. Change it after signing in (changePassword)." : "",
+    login.password
+      ? "This password is shown only now. Change it after signing in (changePassword)."
+      : "",
   ].filter(Boolean);
   process.stdout.write(`\n${lines.join("\n")}\n\n`);
 }

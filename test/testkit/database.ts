@@ -9,7 +9,10 @@ export type TestDatabase = {
   appUrl: string;
   /** Superuser, for what only tests may do (disable triggers, inject failures). */
   adminUrl: string;
-  admin<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
+  admin<T extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<T[]>;
 };
 
 /** A fresh database for one test file, cloned from the migrated template. */

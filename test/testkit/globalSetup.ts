@@ -1,10 +1,15 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres } from "../../server/src/db/embeddedPostgres.ts";
-import { applyMigrations, ensureAppLogin, ensureDatabase, withDatabase } from "../../server/src/db/migrate.ts";
+import {
+  applyMigrations,
+  ensureAppLogin,
+  ensureDatabase,
+  withDatabase,
+} from "../../server/src/db/migrate.ts";
+import { freePort } from "../../server/src/net/freePort.ts";
 
 export const TEMPLATE_DATABASE = "coffer_template";
 export const APP_LOGIN = { user: "coffer_test_app", password: "coffer-test-app-password" };
@@ -23,7 +28,12 @@ export default async function setup(project: TestProject) {
   const root = mkdtempSync(path.join(os.tmpdir(), "coffer-test-"));
   chmodSync(root, 0o755);
   const silent = { info: () => undefined, warn: () => undefined };
-  const pg = await startEmbeddedPostgres({ dir: path.join(root, "postgres"), port: await freePort(), persistent: false, log: silent });
+  const pg = await startEmbeddedPostgres({
+    dir: path.join(root, "postgres"),
+    port: await freePort(),
+    persistent: false,
+    log: silent,
+  });
   await ensureDatabase(pg.adminUrl, TEMPLATE_DATABASE);
   await applyMigrations(withDatabase(pg.adminUrl, TEMPLATE_DATABASE));
   await ensureAppLogin(pg.adminUrl, APP_LOGIN);
@@ -32,15 +42,4 @@ export default async function setup(project: TestProject) {
     await pg.stop();
     rmSync(root, { recursive: true, force: true });
   };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }

@@ -16,7 +16,8 @@ export type GqlResult<T = Record<string, any>> = {
 };
 
 /** How a request authenticates: a session cookie, a bearer token, or nothing. */
-export type Auth = { cookie?: string; token?: string; headers?: Record<string, string> } | undefined;
+export type Auth =
+  { cookie?: string; token?: string; headers?: Record<string, string> } | undefined;
 
 export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
 
@@ -37,10 +38,23 @@ export async function startTestApp(options: { clock?: () => Date } = {}) {
     },
   });
   const logger = createLogger("debug", sink);
-  const app = createApp({ db, logger, sessionTtlMs: 3_600_000, secureCookie: false, ...(options.clock ? { clock: options.clock } : {}) });
+  const app = createApp({
+    db,
+    logger,
+    sessionTtlMs: 3_600_000,
+    secureCookie: false,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
 
-  async function gql<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, auth?: Auth): Promise<GqlResult<T>> {
-    const headers: Record<string, string> = { "content-type": "application/json", ...auth?.headers };
+  async function gql<T = Record<string, any>>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    auth?: Auth,
+  ): Promise<GqlResult<T>> {
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      ...auth?.headers,
+    };
     if (auth?.cookie) headers.cookie = auth.cookie;
     if (auth?.token) headers.authorization = `Bearer ${auth.token}`;
     const response = await app.yoga.fetch("http://coffer.test/graphql", {
@@ -51,11 +65,22 @@ export async function startTestApp(options: { clock?: () => Date } = {}) {
     const raw = await response.text();
     responses.push(raw);
     const body = JSON.parse(raw) as { data: T; errors?: GqlResult["errors"] };
-    return { status: response.status, data: body.data, ...(body.errors ? { errors: body.errors } : {}), headers: response.headers, raw };
+    return {
+      status: response.status,
+      data: body.data,
+      ...(body.errors ? { errors: body.errors } : {}),
+      headers: response.headers,
+      raw,
+    };
   }
 
   /** Asserts a mutation's typed result is its success object and returns `data`. */
-  async function ok<T = any>(field: string, query: string, variables: Record<string, unknown>, auth: Auth): Promise<T> {
+  async function ok<T = any>(
+    field: string,
+    query: string,
+    variables: Record<string, unknown>,
+    auth: Auth,
+  ): Promise<T> {
     const result = await gql(query, variables, auth);
     const value = result.data?.[field];
     if (result.errors || !value || (value.__typename && !value.__typename.endsWith("Success"))) {
@@ -64,10 +89,20 @@ export async function startTestApp(options: { clock?: () => Date } = {}) {
     return (value.data ?? value) as T;
   }
 
-  async function createUser(email = `user-${randomUUID().slice(0, 8)}@example.test`, password = `pw-${randomUUID()}`) {
+  async function createUser(
+    email = `user-${randomUUID().slice(0, 8)}@example.test`,
+    password = `pw-${randomUUID()}`,
+  ) {
     const userId = randomUUID();
     await inTransaction(db, (tx) =>
-      registerUser(tx, { userId, email, name: email.split("@")[0]!, password, metadata: { actor: { kind: "system", id: "test" } }, now: new Date() }),
+      registerUser(tx, {
+        userId,
+        email,
+        name: email.split("@")[0]!,
+        password,
+        metadata: { actor: { kind: "system", id: "test" } },
+        now: new Date(),
+      }),
     );
     return { userId, email, password };
   }
@@ -98,11 +133,21 @@ export async function startTestApp(options: { clock?: () => Date } = {}) {
       { input: { organizationId: org.id, name: "Main" } },
       session,
     );
-    return { owner, session, organizationId: org.id, workspaceId: workspace.id, defaultEnvironmentId: workspace.environments[0]!.id };
+    return {
+      owner,
+      session,
+      organizationId: org.id,
+      workspaceId: workspace.id,
+      defaultEnvironmentId: workspace.environments[0]!.id,
+    };
   }
 
   /** Adds a member to the tenant's organization (and optionally its workspace) and signs them in. */
-  async function addMember(tenant: Awaited<ReturnType<typeof createTenant>>, orgRole: "OWNER" | "ADMIN" | "MEMBER", workspaceRole?: "ADMIN" | "EDITOR" | "VIEWER") {
+  async function addMember(
+    tenant: Awaited<ReturnType<typeof createTenant>>,
+    orgRole: "OWNER" | "ADMIN" | "MEMBER",
+    workspaceRole?: "ADMIN" | "EDITOR" | "VIEWER",
+  ) {
     const user = await createUser();
     await ok(
       "addOrganizationMember",
@@ -121,7 +166,11 @@ export async function startTestApp(options: { clock?: () => Date } = {}) {
     return { ...user, session: await signIn(user.email, user.password) };
   }
 
-  async function issueToken(session: Auth, scope: { organizationId: string } | { workspaceId: string }, permissions: string[]) {
+  async function issueToken(
+    session: Auth,
+    scope: { organizationId: string } | { workspaceId: string },
+    permissions: string[],
+  ) {
     return ok<{ apiToken: { id: string }; token: string }>(
       "issueApiToken",
       `mutation($input: IssueApiTokenInput!) { issueApiToken(input: $input) { __typename ... on MutationIssueApiTokenSuccess { data { apiToken { id } token } } ... on Error { message } } }`,

@@ -13,8 +13,17 @@ export function createApp(options: {
   clock?: () => Date;
   newId?: () => string;
 }) {
-  const deps = { db: options.db, clock: options.clock ?? (() => new Date()), newId: options.newId ?? randomUUID };
+  const deps = {
+    db: options.db,
+    clock: options.clock ?? (() => new Date()),
+    newId: options.newId ?? randomUUID,
+  };
   const services = createServices(deps, { sessionTtlMs: options.sessionTtlMs });
-  const yoga = createGraphQLServer({ db: options.db, services, logger: options.logger, secureCookie: options.secureCookie });
+  const yoga = createGraphQLServer({
+    db: options.db,
+    services,
+    logger: options.logger,
+    secureCookie: options.secureCookie,
+  });
   return { deps, services, yoga };
 }

@@ -11,7 +11,12 @@ import { generatePassword } from "../auth/passwords.ts";
 import { projectOrganization, projectWorkspace } from "../tenancy/projections.ts";
 import { registerUser } from "../tenancy/users.ts";
 
-export type FirstRunResult = { email: string; password: string | null; organization: string; workspace: string };
+export type FirstRunResult = {
+  email: string;
+  password: string | null;
+  organization: string;
+  workspace: string;
+};
 
 /**
  * When the database has no user yet, creates the owner, an organization and a workspace
@@ -20,7 +25,12 @@ export type FirstRunResult = { email: string; password: string | null; organizat
  */
 export async function ensureFirstRun(
   deps: CoreDeps,
-  options: { email: string | undefined; password: string | undefined; orgName: string; workspaceName: string },
+  options: {
+    email: string | undefined;
+    password: string | undefined;
+    orgName: string;
+    workspaceName: string;
+  },
 ): Promise<FirstRunResult | null> {
   if ((await deps.db.user.count()) > 0) return null;
   const email = options.email ?? "admin@coffer.local";
@@ -38,7 +48,13 @@ export async function ensureFirstRun(
       streamId: organizationStream(organizationId),
       organizationId,
       decider: organizationDecider,
-      command: { type: "CreateOrganization", organizationId, name: options.orgName, slug: slugify(options.orgName) || "org", ownerUserId: userId },
+      command: {
+        type: "CreateOrganization",
+        organizationId,
+        name: options.orgName,
+        slug: slugify(options.orgName) || "org",
+        ownerUserId: userId,
+      },
       metadata,
       now,
       project: projectOrganization(organizationId),
@@ -61,5 +77,10 @@ export async function ensureFirstRun(
       project: projectWorkspace(workspaceId),
     });
   });
-  return { email, password: options.password ? null : password, organization: options.orgName, workspace: options.workspaceName };
+  return {
+    email,
+    password: options.password ? null : password,
+    organization: options.orgName,
+    workspace: options.workspaceName,
+  };
 }

@@ -8,7 +8,12 @@ import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import { inTransaction } from "../eventstore/executeCommand.ts";
 import { normalizeEmail } from "../tenancy/users.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
-import { MIN_PASSWORD_LENGTH, hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords.ts";
+import {
+  MIN_PASSWORD_LENGTH,
+  hashPassword,
+  verifyAgainstDummy,
+  verifyPassword,
+} from "./passwords.ts";
 import { SESSION_PREFIX, newOpaqueToken, sha256Hex } from "./secretTokens.ts";
 
 /**
@@ -17,20 +22,43 @@ import { SESSION_PREFIX, newOpaqueToken, sha256Hex } from "./secretTokens.ts";
  */
 export function sessionService(deps: CoreDeps, options: { ttlMs: number }) {
   const audit = (tx: Tx, userId: string, event: UserEvent, metadata: EventMetadata, now: Date) =>
-    appendToStream(tx, { streamId: userStream(userId), organizationId: null, expectedVersion: "any", events: [event], metadata, now });
+    appendToStream(tx, {
+      streamId: userStream(userId),
+      organizationId: null,
+      expectedVersion: "any",
+      events: [event],
+      metadata,
+      now,
+    });
 
   return {
     async signIn(email: string, password: string, metadata: Omit<EventMetadata, "actor">) {
       const user = await deps.db.user.findUnique({ where: { email: normalizeEmail(email) } });
-      const ok = user ? await verifyPassword(password, user.passwordHash) : await verifyAgainstDummy(password);
+      const ok = user
+        ? await verifyPassword(password, user.passwordHash)
+        : await verifyAgainstDummy(password);
       if (!user || !ok) throw new UnauthenticatedError("Email or password is incorrect");
       const token = newOpaqueToken(SESSION_PREFIX);
       const now = deps.clock();
       const sessionId = deps.newId();
       const expiresAt = new Date(now.getTime() + options.ttlMs);
       await inTransaction(deps.db, async (tx) => {
-        await tx.session.create({ data: { id: sessionId, tokenHash: sha256Hex(token), userId: user.id, createdAt: now, expiresAt } });
-        await audit(tx, user.id, { type: "UserSignedIn", data: { userId: user.id, sessionId } }, { ...metadata, actor: { kind: "user", id: user.id } }, now);
+        await tx.session.create({
+          data: {
+            id: sessionId,
+            tokenHash: sha256Hex(token),
+            userId: user.id,
+            createdAt: now,
+            expiresAt,
+          },
+        });
+        await audit(
+          tx,
+          user.id,
+          { type: "UserSignedIn", data: { userId: user.id, sessionId } },
+          { ...metadata, actor: { kind: "user", id: user.id } },
+          now,
+        );
       });
       return { token, userId: user.id, expiresAt };
     },
@@ -39,9 +67,18 @@ export function sessionService(deps: CoreDeps, options: { ttlMs: number }) {
       if (actor.kind !== "user") return false;
       const now = deps.clock();
       await inTransaction(deps.db, async (tx) => {
-        const { count } = await tx.session.updateMany({ where: { id: actor.sessionId, revokedAt: null }, data: { revokedAt: now } });
+        const { count } = await tx.session.updateMany({
+          where: { id: actor.sessionId, revokedAt: null },
+          data: { revokedAt: now },
+        });
         if (count > 0) {
-          await audit(tx, actor.userId, { type: "UserSignedOut", data: { userId: actor.userId, sessionId: actor.sessionId } }, metadata, now);
+          await audit(
+            tx,
+            actor.userId,
+            { type: "UserSignedOut", data: { userId: actor.userId, sessionId: actor.sessionId } },
+            metadata,
+            now,
+          );
         }
       });
       return true;
@@ -49,19 +86,32 @@ export function sessionService(deps: CoreDeps, options: { ttlMs: number }) {
 
     /** Ends every other session of the user: a changed password locks out old cookies. */
     async changePassword(caller: Caller, currentPassword: string, newPassword: string) {
-      if (caller.actor.kind !== "user") throw new UnauthenticatedError("Only a signed-in user can change a password");
+      if (caller.actor.kind !== "user")
+        throw new UnauthenticatedError("Only a signed-in user can change a password");
       const { userId, sessionId } = caller.actor;
       if (newPassword.length < MIN_PASSWORD_LENGTH) {
-        throw ValidationError.fromIssues([{ path: "newPassword", message: `must be at least ${MIN_PASSWORD_LENGTH} characters` }]);
+        throw ValidationError.fromIssues([
+          { path: "newPassword", message: `must be at least ${MIN_PASSWORD_LENGTH} characters` },
+        ]);
       }
       const user = await deps.db.user.findUniqueOrThrow({ where: { id: userId } });
-      if (!(await verifyPassword(currentPassword, user.passwordHash))) throw new UnauthenticatedError("The current password is incorrect");
+      if (!(await verifyPassword(currentPassword, user.passwordHash)))
+        throw new UnauthenticatedError("The current password is incorrect");
       const passwordHash = await hashPassword(newPassword);
       const now = deps.clock();
       await inTransaction(deps.db, async (tx) => {
         await tx.user.update({ where: { id: userId }, data: { passwordHash } });
-        await tx.session.updateMany({ where: { userId, revokedAt: null, id: { not: sessionId } }, data: { revokedAt: now } });
-        await audit(tx, userId, { type: "UserPasswordChanged", data: { userId } }, caller.metadata, now);
+        await tx.session.updateMany({
+          where: { userId, revokedAt: null, id: { not: sessionId } },
+          data: { revokedAt: now },
+        });
+        await audit(
+          tx,
+          userId,
+          { type: "UserPasswordChanged", data: { userId } },
+          caller.metadata,
+          now,
+        );
       });
     },
 

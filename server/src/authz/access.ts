@@ -8,8 +8,15 @@ import type { Actor } from "./Actor.ts";
  * What an actor may do in one organization or workspace. `null` from the loaders means the
  * object is invisible to the actor, and callers must answer exactly as for a missing one.
  */
-export type OrgAccess = { organizationId: string; orgRole: OrgRole | null; permissions: ReadonlySet<Permission> };
-export type WorkspaceAccess = OrgAccess & { workspaceId: string; workspaceRole: WorkspaceRole | null };
+export type OrgAccess = {
+  organizationId: string;
+  orgRole: OrgRole | null;
+  permissions: ReadonlySet<Permission>;
+};
+export type WorkspaceAccess = OrgAccess & {
+  workspaceId: string;
+  workspaceRole: WorkspaceRole | null;
+};
 
 const ALL = new Set<Permission>(PERMISSIONS);
 const NONE = new Set<Permission>();
@@ -23,9 +30,14 @@ function tokenPermissions(permissions: readonly Permission[]): ReadonlySet<Permi
   return permissions.includes("admin") ? ALL : new Set(permissions);
 }
 
-const isUuid = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+const isUuid = (id: string) =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 
-export async function loadOrgAccess(db: Db | Tx, actor: Actor, organizationId: string): Promise<OrgAccess | null> {
+export async function loadOrgAccess(
+  db: Db | Tx,
+  actor: Actor,
+  organizationId: string,
+): Promise<OrgAccess | null> {
   if (!isUuid(organizationId)) return null;
   if (actor.kind === "token") {
     if (actor.organizationId !== organizationId) return null;
@@ -41,11 +53,18 @@ export async function loadOrgAccess(db: Db | Tx, actor: Actor, organizationId: s
   return { organizationId, orgRole, permissions: orgRole === "MEMBER" ? NONE : ALL };
 }
 
-export async function loadWorkspaceAccess(db: Db | Tx, actor: Actor, workspaceId: string): Promise<WorkspaceAccess | null> {
+export async function loadWorkspaceAccess(
+  db: Db | Tx,
+  actor: Actor,
+  workspaceId: string,
+): Promise<WorkspaceAccess | null> {
   if (!isUuid(workspaceId)) return null;
   if (actor.kind === "token") {
     if (actor.workspaceId !== null && actor.workspaceId !== workspaceId) return null;
-    const workspace = await db.workspace.findUnique({ where: { id: workspaceId }, select: { organizationId: true } });
+    const workspace = await db.workspace.findUnique({
+      where: { id: workspaceId },
+      select: { organizationId: true },
+    });
     if (!workspace || workspace.organizationId !== actor.organizationId) return null;
     return {
       organizationId: workspace.organizationId,
@@ -59,25 +78,42 @@ export async function loadWorkspaceAccess(db: Db | Tx, actor: Actor, workspaceId
     where: { id: workspaceId },
     select: {
       organizationId: true,
-      organization: { select: { members: { where: { userId: actor.userId }, select: { role: true } } } },
+      organization: {
+        select: { members: { where: { userId: actor.userId }, select: { role: true } } },
+      },
       members: { where: { userId: actor.userId }, select: { role: true } },
     },
   });
   const orgRole = workspace?.organization.members[0]?.role as OrgRole | undefined;
   if (!workspace || !orgRole) return null;
   const workspaceRole = (workspace.members[0]?.role as WorkspaceRole | undefined) ?? null;
-  const permissions = orgRole !== "MEMBER" ? ALL : workspaceRole ? WORKSPACE_ROLE_PERMISSIONS[workspaceRole] : null;
+  const permissions =
+    orgRole !== "MEMBER" ? ALL : workspaceRole ? WORKSPACE_ROLE_PERMISSIONS[workspaceRole] : null;
   if (!permissions) return null;
-  return { organizationId: workspace.organizationId, workspaceId, orgRole, workspaceRole, permissions };
+  return {
+    organizationId: workspace.organizationId,
+    workspaceId,
+    orgRole,
+    workspaceRole,
+    permissions,
+  };
 }
 
-export async function requireOrgAccess(db: Db | Tx, actor: Actor, organizationId: string): Promise<OrgAccess> {
+export async function requireOrgAccess(
+  db: Db | Tx,
+  actor: Actor,
+  organizationId: string,
+): Promise<OrgAccess> {
   const access = await loadOrgAccess(db, actor, organizationId);
   if (!access) throw new NotFoundError("Organization");
   return access;
 }
 
-export async function requireWorkspaceAccess(db: Db | Tx, actor: Actor, workspaceId: string): Promise<WorkspaceAccess> {
+export async function requireWorkspaceAccess(
+  db: Db | Tx,
+  actor: Actor,
+  workspaceId: string,
+): Promise<WorkspaceAccess> {
   const access = await loadWorkspaceAccess(db, actor, workspaceId);
   if (!access) throw new NotFoundError("Workspace");
   return access;

@@ -7,12 +7,17 @@ import type { Actor } from "./Actor.ts";
  * OWNER/ADMIN and by their own members; tokens see their organization or workspace.
  */
 export function visibleOrganizations(actor: Actor): Prisma.OrganizationWhereInput {
-  return actor.kind === "token" ? { id: actor.organizationId } : { members: { some: { userId: actor.userId } } };
+  return actor.kind === "token"
+    ? { id: actor.organizationId }
+    : { members: { some: { userId: actor.userId } } };
 }
 
 export function visibleWorkspaces(actor: Actor): Prisma.WorkspaceWhereInput {
   if (actor.kind === "token") {
-    return { organizationId: actor.organizationId, ...(actor.workspaceId ? { id: actor.workspaceId } : {}) };
+    return {
+      organizationId: actor.organizationId,
+      ...(actor.workspaceId ? { id: actor.workspaceId } : {}),
+    };
   }
   const userId = actor.userId;
   return {

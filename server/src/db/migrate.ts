@@ -21,7 +21,10 @@ export class MigrationError extends Error {
   override name = "MigrationError";
 }
 
-export async function applyMigrations(adminUrl: string, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
+export async function applyMigrations(
+  adminUrl: string,
+  dir = MIGRATIONS_DIR,
+): Promise<MigrationResult> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
@@ -35,7 +38,11 @@ export async function applyMigrations(adminUrl: string, dir = MIGRATIONS_DIR): P
       "rolled_back_at" TIMESTAMPTZ,
       "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
       "applied_steps_count" INTEGER NOT NULL DEFAULT 0)`);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+    }>(
       `SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL`,
     );
     const done = new Map(rows.map((r) => [r.migration_name, r]));
@@ -45,8 +52,12 @@ export async function applyMigrations(adminUrl: string, dir = MIGRATIONS_DIR): P
       const checksum = createHash("sha256").update(sql).digest("hex");
       const previous = done.get(name);
       if (previous) {
-        if (!previous.finished_at) throw new MigrationError(`Migration ${name} started earlier but never finished; resolve it by hand.`);
-        if (previous.checksum !== checksum) throw new MigrationError(`Migration ${name} was modified after it was applied.`);
+        if (!previous.finished_at)
+          throw new MigrationError(
+            `Migration ${name} started earlier but never finished; resolve it by hand.`,
+          );
+        if (previous.checksum !== checksum)
+          throw new MigrationError(`Migration ${name} was modified after it was applied.`);
         continue;
       }
       await client.query("BEGIN");
@@ -71,7 +82,8 @@ export async function applyMigrations(adminUrl: string, dir = MIGRATIONS_DIR): P
   }
 }
 
-function listMigrations(dir: string): string[] {
+/** The migration directories under `dir`, in the order applyMigrations applies them. */
+export function listMigrations(dir = MIGRATIONS_DIR): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(path.join(dir, e.name, "migration.sql")))
     .map((e) => e.name)
@@ -82,7 +94,10 @@ function listMigrations(dir: string): string[] {
  * Gives a login role membership in `coffer_app` (created by the migrations), so the
  * application connects with exactly the rights the migrations granted and no more.
  */
-export async function ensureAppLogin(adminUrl: string, login: { user: string; password: string }): Promise<void> {
+export async function ensureAppLogin(
+  adminUrl: string,
+  login: { user: string; password: string },
+): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
@@ -105,13 +120,18 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   await client.connect();
   try {
     const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
-    if (!exists.rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+    if (!exists.rowCount)
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
   } finally {
     await client.end();
   }
 }
 
-export function withDatabase(url: string, database: string, credentials?: { user: string; password: string }): string {
+export function withDatabase(
+  url: string,
+  database: string,
+  credentials?: { user: string; password: string },
+): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   if (credentials) {

@@ -13,6 +13,9 @@ export class ValidationError extends AppError {
   }
 
   static fromIssues(issues: FieldIssue[]): ValidationError {
-    return new ValidationError(issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; "), issues);
+    return new ValidationError(
+      issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; "),
+      issues,
+    );
   }
 }

@@ -32,7 +32,11 @@ export async function appendToStream(
   const [current] = await tx.$queryRaw<{ version: number | null }[]>`
     SELECT max(stream_version) AS version FROM events WHERE stream_id = ${streamId}`;
   const actual = current?.version ?? 0;
-  if (expectedVersion === "no_stream" ? actual !== 0 : expectedVersion !== "any" && expectedVersion !== actual) {
+  if (
+    expectedVersion === "no_stream"
+      ? actual !== 0
+      : expectedVersion !== "any" && expectedVersion !== actual
+  ) {
     throw new ConcurrencyError(streamId, String(expectedVersion), actual);
   }
 

@@ -48,7 +48,11 @@ export async function executeCommand<C, E extends DomainEvent, S>(
  * concurrent writer moved a stream on. A decision made again on new state is not a lost
  * update: the decider re-checks every rule.
  */
-export async function inTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>, attempts = 3): Promise<T> {
+export async function inTransaction<T>(
+  db: Db,
+  work: (tx: Tx) => Promise<T>,
+  attempts = 3,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.$transaction(work, { maxWait: 5_000, timeout: 15_000 });

@@ -3,8 +3,8 @@ import canonicalizeModule from "canonicalize";
 import type { StoredEvent } from "./types.ts";
 
 // A CommonJS module whose typings declare an ES default export: unwrap whichever we get.
-const canonicalize = ((canonicalizeModule as unknown as { default?: typeof canonicalizeModule }).default ??
-  canonicalizeModule) as unknown as (input: unknown) => string | undefined;
+const canonicalize = ((canonicalizeModule as unknown as { default?: typeof canonicalizeModule })
+  .default ?? canonicalizeModule) as unknown as (input: unknown) => string | undefined;
 
 export const GENESIS_HASH = "0".repeat(64);
 

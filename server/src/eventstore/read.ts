@@ -58,7 +58,8 @@ export async function readOrganizationEvents(
   limit: number,
 ): Promise<StoredEvent[]> {
   const conditions = [Prisma.sql`organization_id = ${organizationId}::uuid`];
-  if (filter.afterPosition !== undefined) conditions.push(Prisma.sql`position > ${filter.afterPosition}`);
+  if (filter.afterPosition !== undefined)
+    conditions.push(Prisma.sql`position > ${filter.afterPosition}`);
   if (filter.streamId) conditions.push(Prisma.sql`stream_id = ${filter.streamId}`);
   if (filter.types?.length) conditions.push(Prisma.sql`type = ANY(${filter.types}::text[])`);
   if (filter.actorId) conditions.push(Prisma.sql`metadata->'actor'->>'id' = ${filter.actorId}`);

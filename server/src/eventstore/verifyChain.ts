@@ -4,19 +4,33 @@ import { readOrganizationEvents } from "./read.ts";
 
 export type ChainVerification =
   | { ok: true; eventCount: number; headHash: string }
-  | { ok: false; eventCount: number; firstBadPosition: bigint; reason: "hash_mismatch" | "broken_link" };
+  | {
+      ok: false;
+      eventCount: number;
+      firstBadPosition: bigint;
+      reason: "hash_mismatch" | "broken_link";
+    };
 
 /**
  * Recomputes an organization's hash chain from its first event. Reports the first
  * position whose stored hash does not match its content, or whose previous-hash link
  * does not match the event before it (an event removed or inserted).
  */
-export async function verifyChain(db: Db, organizationId: string, pageSize = 1000): Promise<ChainVerification> {
+export async function verifyChain(
+  db: Db,
+  organizationId: string,
+  pageSize = 1000,
+): Promise<ChainVerification> {
   let expectedPrev = GENESIS_HASH;
   let eventCount = 0;
   let after: bigint | undefined;
   for (;;) {
-    const page = await readOrganizationEvents(db, organizationId, { afterPosition: after }, pageSize);
+    const page = await readOrganizationEvents(
+      db,
+      organizationId,
+      { afterPosition: after },
+      pageSize,
+    );
     for (const event of page) {
       eventCount++;
       if (event.prevHash !== expectedPrev) {

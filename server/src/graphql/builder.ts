@@ -25,8 +25,12 @@ export const builder = new SchemaBuilder<{
     authScopes: (ctx) => ({ authenticated: ctx.actor !== null, user: ctx.actor?.kind === "user" }),
     unauthorizedError: (_parent, ctx) =>
       ctx.actor
-        ? new GraphQLError("This field needs a signed-in user", { extensions: { code: "FORBIDDEN" } })
-        : new GraphQLError("Sign in or send a valid API token", { extensions: { code: "UNAUTHENTICATED" } }),
+        ? new GraphQLError("This field needs a signed-in user", {
+            extensions: { code: "FORBIDDEN" },
+          })
+        : new GraphQLError("Sign in or send a valid API token", {
+            extensions: { code: "UNAUTHENTICATED" },
+          }),
   },
   // No default error types: only our AppError subclasses become typed results; anything
   // else is unexpected and masked by Yoga.

@@ -30,7 +30,10 @@ export function callerOf(ctx: Context): Caller {
   if (!actor) throw new UnauthenticatedError();
   const metadata: EventMetadata = {
     ...requestMetadata(ctx),
-    actor: actor.kind === "user" ? { kind: "user", id: actor.userId } : { kind: "token", id: actor.tokenId },
+    actor:
+      actor.kind === "user"
+        ? { kind: "user", id: actor.userId }
+        : { kind: "token", id: actor.tokenId },
     ...(actor.kind === "token" ? { tokenId: actor.tokenId } : {}),
   };
   return { actor, metadata };

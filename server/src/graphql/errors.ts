@@ -1,4 +1,4 @@
-import { AppError } from "../errors/AppError.ts";
+import type { AppError } from "../errors/AppError.ts";
 import { ConflictError } from "../errors/ConflictError.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
@@ -26,7 +26,10 @@ builder.objectType(ValidationError, {
 builder.objectType(NotFoundError, { name: "NotFoundError", interfaces: [ErrorInterface] });
 builder.objectType(ConflictError, { name: "ConflictError", interfaces: [ErrorInterface] });
 builder.objectType(ForbiddenError, { name: "ForbiddenError", interfaces: [ErrorInterface] });
-builder.objectType(UnauthenticatedError, { name: "UnauthenticatedError", interfaces: [ErrorInterface] });
+builder.objectType(UnauthenticatedError, {
+  name: "UnauthenticatedError",
+  interfaces: [ErrorInterface],
+});
 
 /** The expected failures of a command; anything else is masked as an unexpected error. */
 export const COMMAND_ERRORS = [ValidationError, NotFoundError, ConflictError, ForbiddenError];

@@ -1,5 +1,10 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from "@pothos/plugin-relay";
-import { loadOrgAccess, loadWorkspaceAccess, requireOrgAccess, requirePermission } from "../authz/access.ts";
+import {
+  loadOrgAccess,
+  loadWorkspaceAccess,
+  requireOrgAccess,
+  requirePermission,
+} from "../authz/access.ts";
 import { readOrganizationEvents } from "../eventstore/read.ts";
 import { verifyChain } from "../eventstore/verifyChain.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
@@ -34,7 +39,9 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id() },
     resolve: async (_root, args, ctx) => {
       const id = tryLocalId(args.id, "Organization");
-      return id && (await loadOrgAccess(ctx.db, ctx.actor!, id)) ? ctx.db.organization.findUnique({ where: { id } }) : null;
+      return id && (await loadOrgAccess(ctx.db, ctx.actor!, id))
+        ? ctx.db.organization.findUnique({ where: { id } })
+        : null;
     },
   }),
   workspace: t.field({
@@ -45,14 +52,19 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const id = tryLocalId(args.id, "Workspace");
       if (!id) return null;
-      return (await loadWorkspaceAccess(ctx.db, ctx.actor!, id)) ? ctx.db.workspace.findUnique({ where: { id } }) : null;
+      return (await loadWorkspaceAccess(ctx.db, ctx.actor!, id))
+        ? ctx.db.workspace.findUnique({ where: { id } })
+        : null;
     },
   }),
   auditEvents: t.connection({
     type: AuditEventRef,
     description: "An organization's audit log, oldest first; needs `audit:read`",
     authScopes: { authenticated: true },
-    args: { organizationId: t.arg.id(), filter: t.arg({ type: AuditEventFilter, required: false }) },
+    args: {
+      organizationId: t.arg.id(),
+      filter: t.arg({ type: AuditEventFilter, required: false }),
+    },
     resolve: async (_root, args, ctx) => {
       const organizationId = localId(args.organizationId, "Organization");
       const access = await requireOrgAccess(ctx.db, ctx.actor!, organizationId);
@@ -61,7 +73,8 @@ builder.queryFields((t) => ({
       return resolveCursorConnection(
         { args, toCursor: (e) => e.position.toString(), defaultSize: 50, maxSize: 500 },
         async ({ after, before, limit, inverted }: ResolveCursorConnectionArgs) => {
-          if (inverted || before) throw new ValidationError("The audit log pages forwards only: use first/after");
+          if (inverted || before)
+            throw new ValidationError("The audit log pages forwards only: use first/after");
           return readOrganizationEvents(
             ctx.db,
             organizationId,
@@ -91,8 +104,20 @@ builder.queryFields((t) => ({
       requirePermission(access, "audit:read", "Verifying the audit log");
       const result = await verifyChain(ctx.db, organizationId);
       return result.ok
-        ? { ok: true, eventCount: result.eventCount, headHash: result.headHash, firstBadPosition: null, reason: null }
-        : { ok: false, eventCount: result.eventCount, headHash: null, firstBadPosition: result.firstBadPosition, reason: result.reason };
+        ? {
+            ok: true,
+            eventCount: result.eventCount,
+            headHash: result.headHash,
+            firstBadPosition: null,
+            reason: null,
+          }
+        : {
+            ok: false,
+            eventCount: result.eventCount,
+            headHash: null,
+            firstBadPosition: result.firstBadPosition,
+            reason: result.reason,
+          };
     },
   }),
 }));

@@ -6,12 +6,14 @@ builder.scalarType("DateTime", {
   serialize: (value) => (value as Date).toISOString(),
   parseValue: (value) => {
     const date = typeof value === "string" ? new Date(value) : undefined;
-    if (!date || Number.isNaN(date.getTime())) throw new GraphQLError("DateTime must be an ISO-8601 string");
+    if (!date || Number.isNaN(date.getTime()))
+      throw new GraphQLError("DateTime must be an ISO-8601 string");
     return date;
   },
   parseLiteral: (ast) => {
     const date = ast.kind === Kind.STRING ? new Date(ast.value) : undefined;
-    if (!date || Number.isNaN(date.getTime())) throw new GraphQLError("DateTime must be an ISO-8601 string");
+    if (!date || Number.isNaN(date.getTime()))
+      throw new GraphQLError("DateTime must be an ISO-8601 string");
     return date;
   },
 });

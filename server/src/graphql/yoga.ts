@@ -31,7 +31,8 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
 
   const setCookiePlugin: Plugin = {
     onResponse({ request, response }) {
-      for (const cookie of pendingCookies.get(request) ?? []) response.headers.append("Set-Cookie", cookie);
+      for (const cookie of pendingCookies.get(request) ?? [])
+        response.headers.append("Set-Cookie", cookie);
     },
   };
 
@@ -49,14 +50,20 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
     maskedErrors: {
       isDev: false,
       maskError(error, message) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
+        // Execution wraps resolver errors in (possibly nested) GraphQLErrors: unwrap to the cause.
+        let original: unknown = error;
+        while (isGraphQLError(original) && original.originalError)
+          original = original.originalError;
         if (original instanceof AppError) {
           return new GraphQLError(original.message, { extensions: { code: original.code } });
         }
-        if (original instanceof GraphQLError && original.extensions["code"]) return original; // authorization
-        if (error instanceof GraphQLError && !error.originalError) return error; // validation, syntax
+        // Ours (authorization) carry a code; graphql's own (syntax, validation) are safe as they are.
+        if (isGraphQLError(original)) return original;
         const failure = original instanceof Error ? original : new Error(String(original));
-        logger.error({ err: { name: failure.name, message: failure.message, stack: failure.stack } }, "unexpected error in a resolver");
+        logger.error(
+          { err: { name: failure.name, message: failure.message, stack: failure.stack } },
+          "unexpected error in a resolver",
+        );
         return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
       },
     },
@@ -87,7 +94,9 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
               `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict; Expires=${expiresAt.toUTCString()}${secureCookie ? "; Secure" : ""}`,
             ),
           clear: () =>
-            cookies.push(`${cookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secureCookie ? "; Secure" : ""}`),
+            cookies.push(
+              `${cookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secureCookie ? "; Secure" : ""}`,
+            ),
         },
       };
     },
@@ -103,6 +112,14 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
     if (!session || !crossSiteSafe(request)) return null;
     return services.sessions.authenticate(session);
   }
+}
+
+/**
+ * By name, not instanceof: graphql ships CommonJS and ESM builds, and a process can hold
+ * both (the dual-package hazard), so a GraphQLError may come from the other copy.
+ */
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && error.name === "GraphQLError";
 }
 
 function headerRequestId(request: Request): string | undefined {
@@ -136,7 +153,9 @@ function crossSiteSafe(request: Request): boolean {
   }
   if (request.method === "POST") {
     const type = request.headers.get("content-type") ?? "";
-    return type.startsWith("application/json") || type.startsWith("application/graphql-response+json");
+    return (
+      type.startsWith("application/json") || type.startsWith("application/graphql-response+json")
+    );
   }
   return true;
 }

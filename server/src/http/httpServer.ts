@@ -4,7 +4,11 @@ import type { Db } from "../db/database.ts";
 import type { Logger } from "../logger.ts";
 
 type YogaLike = {
-  handle: (req: IncomingMessage, res: ServerResponse, ctx: { requestId: string; ip?: string }) => unknown;
+  handle: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: { requestId: string; ip?: string },
+  ) => unknown;
 };
 type ConsoleLike = { handle(req: IncomingMessage, res: ServerResponse): void };
 
@@ -15,7 +19,12 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * One origin for the API and the console, so the console's session cookie can be
  * SameSite=Strict: `/graphql`, `/healthz`, `/readyz` here, everything else to Next.js.
  */
-export function createHttpServer(options: { yoga: YogaLike; db: Db; logger: Logger; console?: ConsoleLike | undefined }) {
+export function createHttpServer(options: {
+  yoga: YogaLike;
+  db: Db;
+  logger: Logger;
+  console?: ConsoleLike | undefined;
+}) {
   const { yoga, db, logger } = options;
   return http.createServer((req, res) => {
     const started = process.hrtime.bigint();
@@ -25,7 +34,16 @@ export function createHttpServer(options: { yoga: YogaLike; db: Db; logger: Logg
     const path = (req.url ?? "/").split("?")[0]!;
     res.on("finish", () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
+      logger.info(
+        {
+          requestId,
+          method: req.method,
+          path,
+          status: res.statusCode,
+          ms: Math.round(ms * 10) / 10,
+        },
+        "request",
+      );
     });
 
     if (path === "/healthz") return json(res, 200, { status: "ok" });

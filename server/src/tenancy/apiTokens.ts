@@ -1,7 +1,14 @@
 import { z } from "zod";
 import type { Caller, CoreDeps } from "../CoreDeps.ts";
 import type { Actor } from "../authz/Actor.ts";
-import { loadOrgAccess, loadWorkspaceAccess, requireOrgAccess, requirePermission, requireWorkspaceAccess, type OrgAccess } from "../authz/access.ts";
+import {
+  loadOrgAccess,
+  loadWorkspaceAccess,
+  requireOrgAccess,
+  requirePermission,
+  requireWorkspaceAccess,
+  type OrgAccess,
+} from "../authz/access.ts";
 import { API_TOKEN_PREFIX, newOpaqueToken, sha256Hex } from "../auth/secretTokens.ts";
 import { apiTokenDecider, type ApiTokenCommand } from "../domain/apiToken/decide.ts";
 import { apiTokenStream } from "../domain/apiToken/events.ts";
@@ -28,7 +35,14 @@ const LAST_USED_GRANULARITY_MS = 60_000;
  * not a projection.
  */
 export function apiTokenService(deps: CoreDeps) {
-  const run = (tx: Tx, caller: Caller, organizationId: string, tokenId: string, command: ApiTokenCommand, issued?: { tokenHash: string; createdBy: string }) =>
+  const run = (
+    tx: Tx,
+    caller: Caller,
+    organizationId: string,
+    tokenId: string,
+    command: ApiTokenCommand,
+    issued?: { tokenHash: string; createdBy: string },
+  ) =>
     executeCommand(tx, {
       streamId: apiTokenStream(tokenId),
       organizationId,
@@ -45,7 +59,8 @@ export function apiTokenService(deps: CoreDeps) {
       scope: { organizationId: string } | { workspaceId: string },
       raw: { name: string; permissions: Permission[]; expiresAt?: Date | null | undefined },
     ) {
-      if (caller.actor.kind !== "user") throw new ForbiddenError("API tokens cannot issue API tokens; sign in as a user");
+      if (caller.actor.kind !== "user")
+        throw new ForbiddenError("API tokens cannot issue API tokens; sign in as a user");
       const input = parseInput(issueInput, { name: raw.name, permissions: raw.permissions });
       const token = newOpaqueToken(API_TOKEN_PREFIX);
       const tokenId = deps.newId();
@@ -117,5 +132,7 @@ export async function findVisibleToken(db: Db | Tx, actor: Actor, tokenId: strin
   const access = row.workspaceId
     ? await loadWorkspaceAccess(db, actor, row.workspaceId)
     : await loadOrgAccess(db, actor, row.organizationId);
-  return access?.permissions.has("admin") && access.organizationId === row.organizationId ? row : null;
+  return access?.permissions.has("admin") && access.organizationId === row.organizationId
+    ? row
+    : null;
 }

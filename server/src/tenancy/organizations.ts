@@ -15,7 +15,9 @@ import { normalizeEmail, registerUser } from "./users.ts";
 import type { Tx } from "../db/database.ts";
 
 const nameSchema = z.string().trim().min(1, "must not be empty").max(100, "at most 100 characters");
-const slugSchema = z.string().regex(SLUG, "lowercase letters, digits and '-', at most 63 characters");
+const slugSchema = z
+  .string()
+  .regex(SLUG, "lowercase letters, digits and '-', at most 63 characters");
 
 export const createOrganizationInput = z.object({ name: nameSchema, slug: slugSchema.optional() });
 
@@ -35,13 +37,23 @@ export function organizationService(deps: CoreDeps) {
   return {
     /** Any signed-in user may create an organization and becomes its OWNER. */
     async create(caller: Caller, raw: { name: string; slug?: string | null | undefined }) {
-      if (caller.actor.kind !== "user") throw new ForbiddenError("Only users can create organizations");
+      if (caller.actor.kind !== "user")
+        throw new ForbiddenError("Only users can create organizations");
       const userId = caller.actor.userId;
-      const input = parseInput(createOrganizationInput, { name: raw.name, slug: raw.slug ?? undefined });
+      const input = parseInput(createOrganizationInput, {
+        name: raw.name,
+        slug: raw.slug ?? undefined,
+      });
       const slug = input.slug ?? (slugify(input.name) || "org");
       const organizationId = deps.newId();
       await inTransaction(deps.db, (tx) =>
-        run(tx, caller, organizationId, { type: "CreateOrganization", organizationId, name: input.name, slug, ownerUserId: userId }),
+        run(tx, caller, organizationId, {
+          type: "CreateOrganization",
+          organizationId,
+          name: input.name,
+          slug,
+          ownerUserId: userId,
+        }),
       );
       return organizationId;
     },
@@ -50,7 +62,11 @@ export function organizationService(deps: CoreDeps) {
      * Adds a user by email. An unknown email gets an account with a one-time password,
      * returned once to the admin; only its scrypt hash is stored.
      */
-    async addMember(caller: Caller, organizationId: string, raw: { email: string; role: OrgRole; name?: string | null | undefined }) {
+    async addMember(
+      caller: Caller,
+      organizationId: string,
+      raw: { email: string; role: OrgRole; name?: string | null | undefined },
+    ) {
       const input = parseInput(z.object({ email: z.email(), name: nameSchema.optional() }), {
         email: raw.email,
         name: raw.name ?? undefined,
@@ -75,7 +91,11 @@ export function organizationService(deps: CoreDeps) {
           });
           user = { id: userId };
         }
-        await run(tx, caller, organizationId, { type: "AddOrgMember", userId: user.id, role: raw.role });
+        await run(tx, caller, organizationId, {
+          type: "AddOrgMember",
+          userId: user.id,
+          role: raw.role,
+        });
         return { userId: user.id, initialPassword };
       });
     },

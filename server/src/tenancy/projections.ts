@@ -17,14 +17,29 @@ export function projectOrganization(organizationId: string) {
           await conflictOnUnique(
             () =>
               tx.organization.create({
-                data: { id: organizationId, name: event.data.name, slug: event.data.slug, createdAt: now, version: 0 },
+                data: {
+                  id: organizationId,
+                  name: event.data.name,
+                  slug: event.data.slug,
+                  createdAt: now,
+                  version: 0,
+                },
               }),
             `An organization with the slug "${event.data.slug}" already exists`,
           );
-          await tx.orgMember.create({ data: { organizationId, userId: event.data.ownerUserId, role: "OWNER", addedAt: now } });
+          await tx.orgMember.create({
+            data: { organizationId, userId: event.data.ownerUserId, role: "OWNER", addedAt: now },
+          });
           break;
         case "OrgMemberAdded":
-          await tx.orgMember.create({ data: { organizationId, userId: event.data.userId, role: event.data.role, addedAt: now } });
+          await tx.orgMember.create({
+            data: {
+              organizationId,
+              userId: event.data.userId,
+              role: event.data.role,
+              addedAt: now,
+            },
+          });
           break;
         case "OrgMemberRoleChanged":
           await tx.orgMember.update({
@@ -34,14 +49,21 @@ export function projectOrganization(organizationId: string) {
           break;
         case "OrgMemberRemoved":
           // Leaving the organization ends every workspace membership in it too.
-          await tx.workspaceMember.deleteMany({ where: { userId: event.data.userId, workspace: { organizationId } } });
-          await tx.orgMember.delete({ where: { organizationId_userId: { organizationId, userId: event.data.userId } } });
+          await tx.workspaceMember.deleteMany({
+            where: { userId: event.data.userId, workspace: { organizationId } },
+          });
+          await tx.orgMember.delete({
+            where: { organizationId_userId: { organizationId, userId: event.data.userId } },
+          });
           break;
         default:
           assertNever(event);
       }
     }
-    await tx.organization.update({ where: { id: organizationId }, data: { version: { increment: events.length } } });
+    await tx.organization.update({
+      where: { id: organizationId },
+      data: { version: { increment: events.length } },
+    });
   };
 }
 
@@ -68,14 +90,21 @@ export function projectWorkspace(workspaceId: string) {
           break;
         case "EnvironmentDeclared":
           await tx.environment.create({
-            data: { id: event.data.environmentId, workspaceId, name: event.data.name, createdAt: now },
+            data: {
+              id: event.data.environmentId,
+              workspaceId,
+              name: event.data.name,
+              createdAt: now,
+            },
           });
           break;
         case "EnvironmentDeleted":
           await tx.environment.delete({ where: { id: event.data.environmentId } });
           break;
         case "WorkspaceMemberAdded":
-          await tx.workspaceMember.create({ data: { workspaceId, userId: event.data.userId, role: event.data.role, addedAt: now } });
+          await tx.workspaceMember.create({
+            data: { workspaceId, userId: event.data.userId, role: event.data.role, addedAt: now },
+          });
           break;
         case "WorkspaceMemberRoleChanged":
           await tx.workspaceMember.update({
@@ -84,18 +113,26 @@ export function projectWorkspace(workspaceId: string) {
           });
           break;
         case "WorkspaceMemberRemoved":
-          await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId, userId: event.data.userId } } });
+          await tx.workspaceMember.delete({
+            where: { workspaceId_userId: { workspaceId, userId: event.data.userId } },
+          });
           break;
         default:
           assertNever(event);
       }
     }
-    await tx.workspace.update({ where: { id: workspaceId }, data: { version: { increment: events.length } } });
+    await tx.workspace.update({
+      where: { id: workspaceId },
+      data: { version: { increment: events.length } },
+    });
   };
 }
 
 /** `tokenHash` is not in the event (see apiTokens.ts), so the issuing service passes it in. */
-export function projectApiToken(tokenId: string, issued?: { tokenHash: string; createdBy: string }) {
+export function projectApiToken(
+  tokenId: string,
+  issued?: { tokenHash: string; createdBy: string },
+) {
   return async (tx: Tx, events: ApiTokenEvent[], now: Date): Promise<void> => {
     for (const event of events) {
       switch (event.type) {

@@ -14,18 +14,33 @@ export const normalizeEmail = (email: string) => email.trim().toLowerCase();
  */
 export async function registerUser(
   tx: Tx,
-  input: { userId: string; email: string; name: string; password: string; metadata: EventMetadata; now: Date },
+  input: {
+    userId: string;
+    email: string;
+    name: string;
+    password: string;
+    metadata: EventMetadata;
+    now: Date;
+  },
 ): Promise<void> {
   if (input.password.length < MIN_PASSWORD_LENGTH) {
-    throw ValidationError.fromIssues([{ path: "password", message: `must be at least ${MIN_PASSWORD_LENGTH} characters` }]);
+    throw ValidationError.fromIssues([
+      { path: "password", message: `must be at least ${MIN_PASSWORD_LENGTH} characters` },
+    ]);
   }
   const email = normalizeEmail(input.email);
   const passwordHash = await hashPassword(input.password);
   await conflictOnUnique(
-    () => tx.user.create({ data: { id: input.userId, email, name: input.name, passwordHash, createdAt: input.now } }),
+    () =>
+      tx.user.create({
+        data: { id: input.userId, email, name: input.name, passwordHash, createdAt: input.now },
+      }),
     `A user with the email ${email} already exists`,
   );
-  const event: UserEvent = { type: "UserRegistered", data: { userId: input.userId, email, name: input.name } };
+  const event: UserEvent = {
+    type: "UserRegistered",
+    data: { userId: input.userId, email, name: input.name },
+  };
   await appendToStream(tx, {
     streamId: userStream(input.userId),
     organizationId: null,

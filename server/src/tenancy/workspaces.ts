@@ -14,11 +14,20 @@ import { projectWorkspace } from "./projections.ts";
 
 const createWorkspaceInput = z.object({
   name: z.string().trim().min(1, "must not be empty").max(100, "at most 100 characters"),
-  slug: z.string().regex(SLUG, "lowercase letters, digits and '-', at most 63 characters").optional(),
+  slug: z
+    .string()
+    .regex(SLUG, "lowercase letters, digits and '-', at most 63 characters")
+    .optional(),
 });
 
 export function workspaceService(deps: CoreDeps) {
-  const run = (tx: Tx, caller: Caller, organizationId: string, workspaceId: string, command: WorkspaceCommand) =>
+  const run = (
+    tx: Tx,
+    caller: Caller,
+    organizationId: string,
+    workspaceId: string,
+    command: WorkspaceCommand,
+  ) =>
     executeCommand(tx, {
       streamId: workspaceStream(workspaceId),
       organizationId,
@@ -30,7 +39,12 @@ export function workspaceService(deps: CoreDeps) {
     });
 
   /** Workspace-admin commands share one shape: resolve, authorize, run. */
-  const asWorkspaceAdmin = (caller: Caller, workspaceId: string, what: string, command: (tx: Tx) => Promise<WorkspaceCommand>) =>
+  const asWorkspaceAdmin = (
+    caller: Caller,
+    workspaceId: string,
+    what: string,
+    command: (tx: Tx) => Promise<WorkspaceCommand>,
+  ) =>
     inTransaction(deps.db, async (tx) => {
       const access = await requireWorkspaceAccess(tx, caller.actor, workspaceId);
       requirePermission(access, "admin", what);
@@ -39,8 +53,15 @@ export function workspaceService(deps: CoreDeps) {
 
   return {
     /** New workspaces get the `default` environment and a random AWS external id (seed 001). */
-    async create(caller: Caller, organizationId: string, raw: { name: string; slug?: string | null | undefined }) {
-      const input = parseInput(createWorkspaceInput, { name: raw.name, slug: raw.slug ?? undefined });
+    async create(
+      caller: Caller,
+      organizationId: string,
+      raw: { name: string; slug?: string | null | undefined },
+    ) {
+      const input = parseInput(createWorkspaceInput, {
+        name: raw.name,
+        slug: raw.slug ?? undefined,
+      });
       const workspaceId = deps.newId();
       await inTransaction(deps.db, async (tx) => {
         const access = await requireOrgAccess(tx, caller.actor, organizationId);
@@ -69,7 +90,10 @@ export function workspaceService(deps: CoreDeps) {
     },
 
     async deleteEnvironment(caller: Caller, workspaceId: string, name: string) {
-      await asWorkspaceAdmin(caller, workspaceId, "Deleting environments", async () => ({ type: "DeleteEnvironment", name }));
+      await asWorkspaceAdmin(caller, workspaceId, "Deleting environments", async () => ({
+        type: "DeleteEnvironment",
+        name,
+      }));
     },
 
     async addMember(caller: Caller, workspaceId: string, userId: string, role: WorkspaceRole) {
@@ -84,7 +108,12 @@ export function workspaceService(deps: CoreDeps) {
       });
     },
 
-    async changeMemberRole(caller: Caller, workspaceId: string, userId: string, role: WorkspaceRole) {
+    async changeMemberRole(
+      caller: Caller,
+      workspaceId: string,
+      userId: string,
+      role: WorkspaceRole,
+    ) {
       await asWorkspaceAdmin(caller, workspaceId, "Changing workspace roles", async () => ({
         type: "ChangeWorkspaceMemberRole",
         userId,

@@ -24,14 +24,22 @@ export function decideApiToken(command: ApiTokenCommand, state: ApiTokenState): 
   switch (command.type) {
     case "IssueApiToken": {
       if (state.status !== "none") throw new ConflictError("API token already exists");
-      if (command.permissions.length === 0) throw ValidationError.fromIssues([{ path: "permissions", message: "name at least one permission" }]);
+      if (command.permissions.length === 0)
+        throw ValidationError.fromIssues([
+          { path: "permissions", message: "name at least one permission" },
+        ]);
       if (command.expiresAt && command.expiresAt <= command.now) {
         throw ValidationError.fromIssues([{ path: "expiresAt", message: "must be in the future" }]);
       }
       const { tokenId, organizationId, workspaceId, name, prefix } = command;
       const permissions = [...new Set(command.permissions)].sort();
       const expiresAt = command.expiresAt?.toISOString() ?? null;
-      return [{ type: "ApiTokenIssued", data: { tokenId, organizationId, workspaceId, name, permissions, prefix, expiresAt } }];
+      return [
+        {
+          type: "ApiTokenIssued",
+          data: { tokenId, organizationId, workspaceId, name, permissions, prefix, expiresAt },
+        },
+      ];
     }
     case "RevokeApiToken":
       if (state.status === "none") throw new NotFoundError("API token");

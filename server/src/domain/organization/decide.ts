@@ -7,13 +7,23 @@ import type { OrganizationEvent } from "./events.ts";
 import { evolveOrganization, initialOrganizationState, type OrganizationState } from "./state.ts";
 
 export type OrganizationCommand =
-  | { type: "CreateOrganization"; organizationId: string; name: string; slug: string; ownerUserId: string }
+  | {
+      type: "CreateOrganization";
+      organizationId: string;
+      name: string;
+      slug: string;
+      ownerUserId: string;
+    }
   | { type: "AddOrgMember"; userId: string; role: OrgRole }
   | { type: "ChangeOrgMemberRole"; userId: string; role: OrgRole }
   | { type: "RemoveOrgMember"; userId: string };
 
-export function decideOrganization(command: OrganizationCommand, state: OrganizationState): OrganizationEvent[] {
-  if (command.type !== "CreateOrganization" && !state.exists) throw new NotFoundError("Organization");
+export function decideOrganization(
+  command: OrganizationCommand,
+  state: OrganizationState,
+): OrganizationEvent[] {
+  if (command.type !== "CreateOrganization" && !state.exists)
+    throw new NotFoundError("Organization");
   switch (command.type) {
     case "CreateOrganization": {
       if (state.exists) throw new ConflictError("Organization already exists");
@@ -21,16 +31,20 @@ export function decideOrganization(command: OrganizationCommand, state: Organiza
       return [{ type: "OrganizationCreated", data: { organizationId, name, slug, ownerUserId } }];
     }
     case "AddOrgMember":
-      if (state.members[command.userId]) throw new ConflictError("User is already a member of this organization");
+      if (state.members[command.userId])
+        throw new ConflictError("User is already a member of this organization");
       return [{ type: "OrgMemberAdded", data: { userId: command.userId, role: command.role } }];
     case "ChangeOrgMemberRole": {
       const from = requireMember(state, command.userId);
       if (from === command.role) return [];
       if (from === "OWNER") assertAnotherOwner(state, command.userId, "demote");
-      return [{ type: "OrgMemberRoleChanged", data: { userId: command.userId, from, to: command.role } }];
+      return [
+        { type: "OrgMemberRoleChanged", data: { userId: command.userId, from, to: command.role } },
+      ];
     }
     case "RemoveOrgMember":
-      if (requireMember(state, command.userId) === "OWNER") assertAnotherOwner(state, command.userId, "remove");
+      if (requireMember(state, command.userId) === "OWNER")
+        assertAnotherOwner(state, command.userId, "remove");
       return [{ type: "OrgMemberRemoved", data: { userId: command.userId } }];
     default:
       return assertNever(command);
@@ -44,13 +58,21 @@ function requireMember(state: OrganizationState, userId: string): OrgRole {
 }
 
 function assertAnotherOwner(state: OrganizationState, userId: string, verb: string): void {
-  const owners = Object.entries(state.members).filter(([id, role]) => role === "OWNER" && id !== userId);
+  const owners = Object.entries(state.members).filter(
+    ([id, role]) => role === "OWNER" && id !== userId,
+  );
   if (owners.length === 0) {
-    throw new ValidationError(`Cannot ${verb} the last OWNER of the organization; make someone else OWNER first`);
+    throw new ValidationError(
+      `Cannot ${verb} the last OWNER of the organization; make someone else OWNER first`,
+    );
   }
 }
 
-export const organizationDecider: Decider<OrganizationCommand, OrganizationEvent, OrganizationState> = {
+export const organizationDecider: Decider<
+  OrganizationCommand,
+  OrganizationEvent,
+  OrganizationState
+> = {
   initialState: initialOrganizationState,
   evolve: evolveOrganization,
   decide: decideOrganization,

@@ -1,7 +1,10 @@
 import type { OrgRole } from "../roles.ts";
 
 export type OrganizationEvent =
-  | { type: "OrganizationCreated"; data: { organizationId: string; name: string; slug: string; ownerUserId: string } }
+  | {
+      type: "OrganizationCreated";
+      data: { organizationId: string; name: string; slug: string; ownerUserId: string };
+    }
   | { type: "OrgMemberAdded"; data: { userId: string; role: OrgRole } }
   | { type: "OrgMemberRoleChanged"; data: { userId: string; from: OrgRole; to: OrgRole } }
   | { type: "OrgMemberRemoved"; data: { userId: string } };

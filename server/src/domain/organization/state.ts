@@ -6,7 +6,10 @@ export type OrganizationState = { exists: boolean; members: Readonly<Record<stri
 
 export const initialOrganizationState: OrganizationState = { exists: false, members: {} };
 
-export function evolveOrganization(state: OrganizationState, event: OrganizationEvent): OrganizationState {
+export function evolveOrganization(
+  state: OrganizationState,
+  event: OrganizationEvent,
+): OrganizationState {
   switch (event.type) {
     case "OrganizationCreated":
       return { exists: true, members: { [event.data.ownerUserId]: "OWNER" } };

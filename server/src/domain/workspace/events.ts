@@ -3,12 +3,21 @@ import type { WorkspaceRole } from "../roles.ts";
 export type WorkspaceEvent =
   | {
       type: "WorkspaceCreated";
-      data: { workspaceId: string; organizationId: string; name: string; slug: string; awsExternalId: string };
+      data: {
+        workspaceId: string;
+        organizationId: string;
+        name: string;
+        slug: string;
+        awsExternalId: string;
+      };
     }
   | { type: "EnvironmentDeclared"; data: { environmentId: string; name: string } }
   | { type: "EnvironmentDeleted"; data: { environmentId: string; name: string } }
   | { type: "WorkspaceMemberAdded"; data: { userId: string; role: WorkspaceRole } }
-  | { type: "WorkspaceMemberRoleChanged"; data: { userId: string; from: WorkspaceRole; to: WorkspaceRole } }
+  | {
+      type: "WorkspaceMemberRoleChanged";
+      data: { userId: string; from: WorkspaceRole; to: WorkspaceRole };
+    }
   | { type: "WorkspaceMemberRemoved"; data: { userId: string } };
 
 export const workspaceStream = (workspaceId: string) => `workspace-${workspaceId}`;

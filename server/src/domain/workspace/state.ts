@@ -9,14 +9,21 @@ export type WorkspaceState = {
   members: Readonly<Record<string, WorkspaceRole>>;
 };
 
-export const initialWorkspaceState: WorkspaceState = { exists: false, environments: {}, members: {} };
+export const initialWorkspaceState: WorkspaceState = {
+  exists: false,
+  environments: {},
+  members: {},
+};
 
 export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): WorkspaceState {
   switch (event.type) {
     case "WorkspaceCreated":
       return { ...state, exists: true };
     case "EnvironmentDeclared":
-      return { ...state, environments: { ...state.environments, [event.data.name]: event.data.environmentId } };
+      return {
+        ...state,
+        environments: { ...state.environments, [event.data.name]: event.data.environmentId },
+      };
     case "EnvironmentDeleted": {
       const { [event.data.name]: _deleted, ...environments } = state.environments;
       return { ...state, environments };

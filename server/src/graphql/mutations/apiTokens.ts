@@ -16,14 +16,17 @@ const IssueApiTokenInput = builder.inputType("IssueApiTokenInput", {
   }),
 });
 
-const IssueApiTokenPayload = builder.objectRef<{ apiToken: ApiToken; token: string }>("IssueApiTokenPayload").implement({
-  fields: (t) => ({
-    apiToken: t.field({ type: ApiTokenRef, resolve: (p) => p.apiToken }),
-    token: t.exposeString("token", {
-      description: "The bearer token. Shown only in this response: Coffer keeps only its SHA-256.",
+const IssueApiTokenPayload = builder
+  .objectRef<{ apiToken: ApiToken; token: string }>("IssueApiTokenPayload")
+  .implement({
+    fields: (t) => ({
+      apiToken: t.field({ type: ApiTokenRef, resolve: (p) => p.apiToken }),
+      token: t.exposeString("token", {
+        description:
+          "The bearer token. Shown only in this response: Coffer keeps only its SHA-256.",
+      }),
     }),
-  }),
-});
+  });
 
 builder.mutationField("issueApiToken", (t) =>
   t.field({
@@ -34,13 +37,19 @@ builder.mutationField("issueApiToken", (t) =>
     args: { input: t.arg({ type: IssueApiTokenInput }) },
     resolve: async (_root, { input }, ctx) => {
       if ((input.organizationId == null) === (input.workspaceId == null)) {
-        throw ValidationError.fromIssues([{ path: "input", message: "give exactly one of organizationId and workspaceId" }]);
+        throw ValidationError.fromIssues([
+          { path: "input", message: "give exactly one of organizationId and workspaceId" },
+        ]);
       }
-      const scope = input.workspaceId != null
-        ? { workspaceId: localId(input.workspaceId, "Workspace") }
-        : { organizationId: localId(input.organizationId!, "Organization") };
+      const scope =
+        input.workspaceId != null
+          ? { workspaceId: localId(input.workspaceId, "Workspace") }
+          : { organizationId: localId(input.organizationId!, "Organization") };
       const issued = await ctx.services.apiTokens.issue(callerOf(ctx), scope, input);
-      return { apiToken: await ctx.db.apiToken.findUniqueOrThrow({ where: { id: issued.tokenId } }), token: issued.token };
+      return {
+        apiToken: await ctx.db.apiToken.findUniqueOrThrow({ where: { id: issued.tokenId } }),
+        token: issued.token,
+      };
     },
   }),
 );

@@ -16,9 +16,16 @@ builder.mutationField("signIn", (t) =>
     errors: { types: [UnauthenticatedError] },
     args: { input: t.arg({ type: SignInInput }) },
     resolve: async (_root, { input }, ctx) => {
-      const session = await ctx.services.sessions.signIn(input.email, input.password, requestMetadata(ctx));
+      const session = await ctx.services.sessions.signIn(
+        input.email,
+        input.password,
+        requestMetadata(ctx),
+      );
       ctx.sessionCookie.set(session.token, session.expiresAt);
-      return ctx.db.user.findUniqueOrThrow({ where: { id: session.userId }, select: { id: true, email: true, name: true } });
+      return ctx.db.user.findUniqueOrThrow({
+        where: { id: session.userId },
+        select: { id: true, email: true, name: true },
+      });
     },
   }),
 );
@@ -49,7 +56,11 @@ builder.mutationField("changePassword", (t) =>
     errors: { types: [...COMMAND_ERRORS, UnauthenticatedError] },
     args: { input: t.arg({ type: ChangePasswordInput }) },
     resolve: async (_root, { input }, ctx) => {
-      await ctx.services.sessions.changePassword(callerOf(ctx), input.currentPassword, input.newPassword);
+      await ctx.services.sessions.changePassword(
+        callerOf(ctx),
+        input.currentPassword,
+        input.newPassword,
+      );
       return true;
     },
   }),

@@ -2,7 +2,12 @@ import { builder } from "../builder.ts";
 import { callerOf } from "../context.ts";
 import { COMMAND_ERRORS } from "../errors.ts";
 import { localId } from "../globalId.ts";
-import { OrganizationMemberRef, OrganizationRef, OrgRoleEnum, type OrganizationMemberShape } from "../types/Organization.ts";
+import {
+  OrganizationMemberRef,
+  OrganizationRef,
+  OrgRoleEnum,
+  type OrganizationMemberShape,
+} from "../types/Organization.ts";
 
 const CreateOrganizationInput = builder.inputType("CreateOrganizationInput", {
   fields: (t) => ({
@@ -35,28 +40,36 @@ const AddOrganizationMemberInput = builder.inputType("AddOrganizationMemberInput
 });
 
 const AddOrganizationMemberPayload = builder
-  .objectRef<{ member: OrganizationMemberShape; initialPassword: string | null }>("AddOrganizationMemberPayload")
+  .objectRef<{ member: OrganizationMemberShape; initialPassword: string | null }>(
+    "AddOrganizationMemberPayload",
+  )
   .implement({
-  fields: (t) => ({
-    member: t.field({ type: OrganizationMemberRef, resolve: (p) => p.member }),
-    initialPassword: t.string({
-      nullable: true,
-      description: "Set only when a new account was created: shown this once, never stored in clear",
-      resolve: (p) => p.initialPassword,
+    fields: (t) => ({
+      member: t.field({ type: OrganizationMemberRef, resolve: (p) => p.member }),
+      initialPassword: t.string({
+        nullable: true,
+        description:
+          "Set only when a new account was created: shown this once, never stored in clear",
+        resolve: (p) => p.initialPassword,
+      }),
     }),
-  }),
-});
+  });
 
 builder.mutationField("addOrganizationMember", (t) =>
   t.field({
     type: AddOrganizationMemberPayload,
-    description: "Adds a user by email (creating the account when needed); needs organization admin",
+    description:
+      "Adds a user by email (creating the account when needed); needs organization admin",
     authScopes: { authenticated: true },
     errors: { types: COMMAND_ERRORS },
     args: { input: t.arg({ type: AddOrganizationMemberInput }) },
     resolve: async (_root, { input }, ctx) => {
       const organizationId = localId(input.organizationId, "Organization");
-      const result = await ctx.services.organizations.addMember(callerOf(ctx), organizationId, input);
+      const result = await ctx.services.organizations.addMember(
+        callerOf(ctx),
+        organizationId,
+        input,
+      );
       const member = await ctx.db.orgMember.findUniqueOrThrow({
         where: { organizationId_userId: { organizationId, userId: result.userId } },
         include: { user: { select: { id: true, email: true, name: true } } },
@@ -80,7 +93,12 @@ builder.mutationField("changeOrganizationMemberRole", (t) =>
     resolve: async (_root, { input }, ctx) => {
       const organizationId = localId(input.organizationId, "Organization");
       const userId = String(input.userId);
-      await ctx.services.organizations.changeMemberRole(callerOf(ctx), organizationId, userId, input.role);
+      await ctx.services.organizations.changeMemberRole(
+        callerOf(ctx),
+        organizationId,
+        userId,
+        input.role,
+      );
       return ctx.db.orgMember.findUniqueOrThrow({
         where: { organizationId_userId: { organizationId, userId } },
         include: { user: { select: { id: true, email: true, name: true } } },
@@ -96,13 +114,18 @@ const RemoveMemberInput = builder.inputType("RemoveOrganizationMemberInput", {
 builder.mutationField("removeOrganizationMember", (t) =>
   t.field({
     type: OrganizationRef,
-    description: "Removes a member (and their workspace memberships); the last OWNER cannot be removed",
+    description:
+      "Removes a member (and their workspace memberships); the last OWNER cannot be removed",
     authScopes: { authenticated: true },
     errors: { types: COMMAND_ERRORS },
     args: { input: t.arg({ type: RemoveMemberInput }) },
     resolve: async (_root, { input }, ctx) => {
       const organizationId = localId(input.organizationId, "Organization");
-      await ctx.services.organizations.removeMember(callerOf(ctx), organizationId, String(input.userId));
+      await ctx.services.organizations.removeMember(
+        callerOf(ctx),
+        organizationId,
+        String(input.userId),
+      );
       return ctx.db.organization.findUniqueOrThrow({ where: { id: organizationId } });
     },
   }),

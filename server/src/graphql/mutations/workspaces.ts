@@ -22,7 +22,11 @@ builder.mutationField("createWorkspace", (t) =>
     errors: { types: COMMAND_ERRORS },
     args: { input: t.arg({ type: CreateWorkspaceInput }) },
     resolve: async (_root, { input }, ctx) => {
-      const id = await ctx.services.workspaces.create(callerOf(ctx), localId(input.organizationId, "Organization"), input);
+      const id = await ctx.services.workspaces.create(
+        callerOf(ctx),
+        localId(input.organizationId, "Organization"),
+        input,
+      );
       return ctx.db.workspace.findUniqueOrThrow({ where: { id } });
     },
   }),
@@ -31,7 +35,9 @@ builder.mutationField("createWorkspace", (t) =>
 const EnvironmentInput = builder.inputType("EnvironmentInput", {
   fields: (t) => ({
     workspaceId: t.id(),
-    name: t.string({ description: "`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`, e.g. `staging` or an AWS account id" }),
+    name: t.string({
+      description: "`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`, e.g. `staging` or an AWS account id",
+    }),
   }),
 });
 
@@ -42,7 +48,11 @@ builder.mutationField("declareEnvironment", (t) =>
     errors: { types: COMMAND_ERRORS },
     args: { input: t.arg({ type: EnvironmentInput }) },
     resolve: async (_root, { input }, ctx) => {
-      const id = await ctx.services.workspaces.declareEnvironment(callerOf(ctx), localId(input.workspaceId, "Workspace"), input.name);
+      const id = await ctx.services.workspaces.declareEnvironment(
+        callerOf(ctx),
+        localId(input.workspaceId, "Workspace"),
+        input.name,
+      );
       return ctx.db.environment.findUniqueOrThrow({ where: { id } });
     },
   }),
@@ -64,7 +74,11 @@ builder.mutationField("deleteEnvironment", (t) =>
 );
 
 const WorkspaceMemberInput = builder.inputType("WorkspaceMemberInput", {
-  fields: (t) => ({ workspaceId: t.id(), userId: t.id(), role: t.field({ type: WorkspaceRoleEnum }) }),
+  fields: (t) => ({
+    workspaceId: t.id(),
+    userId: t.id(),
+    role: t.field({ type: WorkspaceRoleEnum }),
+  }),
 });
 const RemoveWorkspaceMemberInput = builder.inputType("RemoveWorkspaceMemberInput", {
   fields: (t) => ({ workspaceId: t.id(), userId: t.id() }),
@@ -85,7 +99,12 @@ builder.mutationField("addWorkspaceMember", (t) =>
     args: { input: t.arg({ type: WorkspaceMemberInput }) },
     resolve: async (_root, { input }, ctx) => {
       const workspaceId = localId(input.workspaceId, "Workspace");
-      await ctx.services.workspaces.addMember(callerOf(ctx), workspaceId, String(input.userId), input.role);
+      await ctx.services.workspaces.addMember(
+        callerOf(ctx),
+        workspaceId,
+        String(input.userId),
+        input.role,
+      );
       return loadMember(ctx, workspaceId, String(input.userId));
     },
   }),
@@ -99,7 +118,12 @@ builder.mutationField("changeWorkspaceMemberRole", (t) =>
     args: { input: t.arg({ type: WorkspaceMemberInput }) },
     resolve: async (_root, { input }, ctx) => {
       const workspaceId = localId(input.workspaceId, "Workspace");
-      await ctx.services.workspaces.changeMemberRole(callerOf(ctx), workspaceId, String(input.userId), input.role);
+      await ctx.services.workspaces.changeMemberRole(
+        callerOf(ctx),
+        workspaceId,
+        String(input.userId),
+        input.role,
+      );
       return loadMember(ctx, workspaceId, String(input.userId));
     },
   }),

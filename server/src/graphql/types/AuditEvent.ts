@@ -2,9 +2,13 @@ import type { StoredEvent } from "../../eventstore/types.ts";
 import { builder } from "../builder.ts";
 
 export const AuditEventRef = builder.objectRef<StoredEvent>("AuditEvent").implement({
-  description: "One entry of the append-only, hash-chained audit log. Carries metadata, never secret values.",
+  description:
+    "One entry of the append-only, hash-chained audit log. Carries metadata, never secret values.",
   fields: (t) => ({
-    position: t.string({ description: "Global position (a 64-bit integer as a string)", resolve: (e) => e.position.toString() }),
+    position: t.string({
+      description: "Global position (a 64-bit integer as a string)",
+      resolve: (e) => e.position.toString(),
+    }),
     streamId: t.exposeString("streamId"),
     streamVersion: t.exposeInt("streamVersion"),
     type: t.exposeString("type"),
@@ -21,15 +25,25 @@ export const AuditEventRef = builder.objectRef<StoredEvent>("AuditEvent").implem
 });
 
 export const ChainVerificationRef = builder
-  .objectRef<{ ok: boolean; eventCount: number; headHash: string | null; firstBadPosition: bigint | null; reason: string | null }>(
-    "AuditChainVerification",
-  )
+  .objectRef<{
+    ok: boolean;
+    eventCount: number;
+    headHash: string | null;
+    firstBadPosition: bigint | null;
+    reason: string | null;
+  }>("AuditChainVerification")
   .implement({
     fields: (t) => ({
       ok: t.exposeBoolean("ok"),
       eventCount: t.exposeInt("eventCount"),
       headHash: t.exposeString("headHash", { nullable: true }),
-      firstBadPosition: t.string({ nullable: true, resolve: (v) => v.firstBadPosition?.toString() ?? null }),
-      reason: t.exposeString("reason", { nullable: true, description: "hash_mismatch or broken_link" }),
+      firstBadPosition: t.string({
+        nullable: true,
+        resolve: (v) => v.firstBadPosition?.toString() ?? null,
+      }),
+      reason: t.exposeString("reason", {
+        nullable: true,
+        description: "hash_mismatch or broken_link",
+      }),
     }),
   });

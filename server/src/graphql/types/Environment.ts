@@ -5,12 +5,16 @@ import { builder } from "../builder.ts";
 export const EnvironmentRef = builder.objectRef<Environment>("Environment");
 
 builder.node(EnvironmentRef, {
-  description: "A declared environment of a workspace, such as `default`, `staging` or an AWS account id",
+  description:
+    "A declared environment of a workspace, such as `default`, `staging` or an AWS account id",
   id: { resolve: (e) => e.id },
   loadMany: async (ids, ctx) => {
     if (!ctx.actor) return ids.map(() => null);
     const rows = await ctx.db.environment.findMany({
-      where: { id: { in: ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)) }, workspace: visibleWorkspaces(ctx.actor) },
+      where: {
+        id: { in: ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)) },
+        workspace: visibleWorkspaces(ctx.actor),
+      },
     });
     return ids.map((id) => rows.find((r) => r.id === id) ?? null);
   },

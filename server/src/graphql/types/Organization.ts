@@ -10,7 +10,12 @@ import { WorkspaceRef } from "./Workspace.ts";
 
 export const OrgRoleEnum = builder.enumType("OrgRole", { values: ORG_ROLES });
 
-export type OrganizationMemberShape = { userId: string; role: string; addedAt: Date; user: { id: string; email: string; name: string } };
+export type OrganizationMemberShape = {
+  userId: string;
+  role: string;
+  addedAt: Date;
+  user: { id: string; email: string; name: string };
+};
 
 export const OrganizationMemberRef = builder
   .objectRef<OrganizationMemberShape>("OrganizationMember")
@@ -28,7 +33,9 @@ builder.node(OrganizationRef, {
   id: { resolve: (o) => o.id },
   loadMany: async (ids, ctx) => {
     if (!ctx.actor) return ids.map(() => null);
-    const rows = await ctx.db.organization.findMany({ where: { id: { in: ids.filter(isUuid) }, ...visibleOrganizations(ctx.actor) } });
+    const rows = await ctx.db.organization.findMany({
+      where: { id: { in: ids.filter(isUuid) }, ...visibleOrganizations(ctx.actor) },
+    });
     return ids.map((id) => rows.find((r) => r.id === id) ?? null);
   },
   fields: (t) => ({
@@ -39,7 +46,8 @@ builder.node(OrganizationRef, {
       type: OrgRoleEnum,
       nullable: true,
       description: "The signed-in user's role; null for API tokens",
-      resolve: async (o, _args, ctx) => (ctx.actor ? ((await loadOrgAccess(ctx.db, ctx.actor, o.id))?.orgRole ?? null) : null),
+      resolve: async (o, _args, ctx) =>
+        ctx.actor ? ((await loadOrgAccess(ctx.db, ctx.actor, o.id))?.orgRole ?? null) : null,
     }),
     workspaces: t.connection({
       type: WorkspaceRef,

@@ -8,12 +8,20 @@ import { UserRef } from "./User.ts";
 export const ViewerRef = builder.objectRef<Actor>("Viewer").implement({
   description: "The authenticated caller: a signed-in user or an API token",
   fields: (t) => ({
-    kind: t.string({ description: "USER or API_TOKEN", resolve: (a) => (a.kind === "user" ? "USER" : "API_TOKEN") }),
+    kind: t.string({
+      description: "USER or API_TOKEN",
+      resolve: (a) => (a.kind === "user" ? "USER" : "API_TOKEN"),
+    }),
     user: t.field({
       type: UserRef,
       nullable: true,
       resolve: (a, _args, ctx) =>
-        a.kind === "user" ? ctx.db.user.findUnique({ where: { id: a.userId }, select: { id: true, email: true, name: true } }) : null,
+        a.kind === "user"
+          ? ctx.db.user.findUnique({
+              where: { id: a.userId },
+              select: { id: true, email: true, name: true },
+            })
+          : null,
     }),
     tokenPermissions: t.field({
       type: [PermissionEnum],
@@ -22,7 +30,8 @@ export const ViewerRef = builder.objectRef<Actor>("Viewer").implement({
     }),
     organizations: t.field({
       type: [OrganizationRef],
-      resolve: (a, _args, ctx) => ctx.db.organization.findMany({ where: visibleOrganizations(a), orderBy: { name: "asc" } }),
+      resolve: (a, _args, ctx) =>
+        ctx.db.organization.findMany({ where: visibleOrganizations(a), orderBy: { name: "asc" } }),
     }),
   }),
 });

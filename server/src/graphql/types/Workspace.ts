@@ -12,11 +12,16 @@ import { UserRef } from "./User.ts";
 export const WorkspaceRoleEnum = builder.enumType("WorkspaceRole", { values: WORKSPACE_ROLES });
 
 export const WorkspaceMemberRef = builder
-  .objectRef<{ role: string; addedAt: Date; user: { id: string; email: string; name: string } }>("WorkspaceMember")
+  .objectRef<{ role: string; addedAt: Date; user: { id: string; email: string; name: string } }>(
+    "WorkspaceMember",
+  )
   .implement({
     fields: (t) => ({
       user: t.field({ type: UserRef, resolve: (m) => m.user }),
-      role: t.field({ type: WorkspaceRoleEnum, resolve: (m) => m.role as (typeof WORKSPACE_ROLES)[number] }),
+      role: t.field({
+        type: WorkspaceRoleEnum,
+        resolve: (m) => m.role as (typeof WORKSPACE_ROLES)[number],
+      }),
       addedAt: t.expose("addedAt", { type: "DateTime" }),
     }),
   });
@@ -28,7 +33,12 @@ builder.node(WorkspaceRef, {
   loadMany: async (ids, ctx) => {
     if (!ctx.actor) return ids.map(() => null);
     const rows = await ctx.db.workspace.findMany({
-      where: { AND: [{ id: { in: ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)) } }, visibleWorkspaces(ctx.actor)] },
+      where: {
+        AND: [
+          { id: { in: ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)) } },
+          visibleWorkspaces(ctx.actor),
+        ],
+      },
     });
     return ids.map((id) => rows.find((r) => r.id === id) ?? null);
   },
@@ -37,15 +47,18 @@ builder.node(WorkspaceRef, {
     slug: t.exposeString("slug"),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     awsExternalId: t.exposeString("awsExternalId", {
-      description: "Put this in the trust policy of AWS roles that Coffer assumes for this workspace",
+      description:
+        "Put this in the trust policy of AWS roles that Coffer assumes for this workspace",
     }),
     organization: t.field({
       type: OrganizationRef,
-      resolve: (w, _args, ctx) => ctx.db.organization.findUniqueOrThrow({ where: { id: w.organizationId } }),
+      resolve: (w, _args, ctx) =>
+        ctx.db.organization.findUniqueOrThrow({ where: { id: w.organizationId } }),
     }),
     environments: t.field({
       type: [EnvironmentRef],
-      resolve: (w, _args, ctx) => ctx.db.environment.findMany({ where: { workspaceId: w.id }, orderBy: { name: "asc" } }),
+      resolve: (w, _args, ctx) =>
+        ctx.db.environment.findMany({ where: { workspaceId: w.id }, orderBy: { name: "asc" } }),
     }),
     viewerPermissions: t.field({
       type: [PermissionEnum],
@@ -75,7 +88,12 @@ builder.node(WorkspaceRef, {
         const access = ctx.actor ? await loadWorkspaceAccess(ctx.db, ctx.actor, w.id) : null;
         return resolveOffsetConnection({ args }, ({ offset, limit }) =>
           access?.permissions.has("admin")
-            ? ctx.db.apiToken.findMany({ where: { workspaceId: w.id }, orderBy: [{ createdAt: "desc" }, { id: "asc" }], skip: offset, take: limit })
+            ? ctx.db.apiToken.findMany({
+                where: { workspaceId: w.id },
+                orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+                skip: offset,
+                take: limit,
+              })
             : Promise.resolve([]),
         );
       },

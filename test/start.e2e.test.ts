@@ -1,0 +1,212 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../server/src/net/freePort.ts";
+
+/**
+ * `npm start` as a user runs it: a real process, an embedded PostgreSQL in a data
+ * directory, the first-run login on stdout, a second start that reuses the data.
+ */
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "coffer-start-"));
+chmodSync(dataDir, 0o755);
+const running = new Set<ChildProcess>();
+afterAll(async () => {
+  for (const child of running) child.kill("SIGKILL");
+  await stopLeftover();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+type Started = { child: ChildProcess; output: () => string; origin: string };
+
+async function start(pgPort: number): Promise<Started> {
+  const port = await freePort();
+  const child = spawn("npm", ["start", "--silent"], {
+    cwd: path.resolve(import.meta.dirname, ".."),
+    env: {
+      ...process.env,
+      COFFER_DATA_DIR: dataDir,
+      PORT: String(port),
+      EMBEDDED_POSTGRES_PORT: String(pgPort),
+      CONSOLE_ENABLED: "false",
+      LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  running.add(child);
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += String(chunk)));
+  child.stderr!.on("data", (chunk) => (output += String(chunk)));
+  const deadline = Date.now() + 40_000;
+  while (!output.includes('"msg":"Coffer is ready"')) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`npm start did not become ready:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // First-run creation happens right after "ready"; give it a moment to print.
+  await new Promise((r) => setTimeout(r, 1500));
+  return { child, output: () => output, origin: `http://127.0.0.1:${port}` };
+}
+
+/** Ctrl-C in a terminal: SIGINT to the whole process group (npm, node and PostgreSQL). */
+async function interrupt(started: Started): Promise<void> {
+  const exited = new Promise<void>((resolve) => started.child.once("exit", () => resolve()));
+  process.kill(-started.child.pid!, "SIGINT");
+  await exited;
+  running.delete(started.child);
+}
+
+/** A crash: SIGKILL to every process of the group except PostgreSQL, which stays behind. */
+async function crash(started: Started): Promise<void> {
+  const exited = new Promise<void>((resolve) => started.child.once("exit", () => resolve()));
+  const ps = spawnSync("ps", ["-o", "pid=,comm=", "-g", String(started.child.pid)], {
+    encoding: "utf8",
+  });
+  for (const line of ps.stdout.trim().split("\n")) {
+    const [pid, comm] = line.trim().split(/\s+/);
+    if (pid && comm !== "postgres") process.kill(Number(pid), "SIGKILL");
+  }
+  await exited;
+  running.delete(started.child);
+}
+
+function postgresRunning(): boolean {
+  const pidFile = path.join(dataDir, "postgres", "postmaster.pid");
+  if (!existsSync(pidFile)) return false;
+  try {
+    process.kill(Number(readFileSync(pidFile, "utf8").split("\n")[0]), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stopLeftover() {
+  const pidFile = path.join(dataDir, "postgres", "postmaster.pid");
+  if (existsSync(pidFile)) {
+    try {
+      process.kill(Number(readFileSync(pidFile, "utf8").split("\n")[0]), "SIGINT");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function graphql(origin: string, query: string, variables: object = {}, cookie?: string) {
+  const response = await fetch(`${origin}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { response, body: (await response.json()) as { data: any; errors?: unknown[] } };
+}
+
+async function signIn(origin: string, email: string, password: string) {
+  const { response, body } = await graphql(
+    origin,
+    `
+      mutation ($i: SignInInput!) {
+        signIn(input: $i) {
+          __typename
+        }
+      }
+    `,
+    { i: { email, password } },
+  );
+  expect(body.data.signIn.__typename).toBe("MutationSignInSuccess");
+  return response.headers.get("set-cookie")!.split(";")[0]!;
+}
+
+describe("npm start", () => {
+  it("starts on an embedded PostgreSQL, prints the first-run login once, and reuses the data", async () => {
+    const pgPort = await freePort();
+    const first = await start(pgPort);
+    const email = /Email:\s+(\S+)/.exec(first.output())?.[1];
+    const password = /Password:\s+(\S+)/.exec(first.output())?.[1];
+    expect(email).toBe("admin@coffer.local");
+    expect(password).toMatch(/^[A-Za-z0-9_-]{20}$/);
+
+    expect(await (await fetch(`${first.origin}/healthz`)).json()).toEqual({ status: "ok" });
+    expect(await (await fetch(`${first.origin}/readyz`)).json()).toEqual({ status: "ready" });
+    const echoed = await fetch(`${first.origin}/healthz`, {
+      headers: { "x-request-id": "abc-123" },
+    });
+    expect(echoed.headers.get("x-request-id")).toBe("abc-123");
+
+    const cookie = await signIn(first.origin, email!, password!);
+    const orgs = await graphql(
+      first.origin,
+      `
+        {
+          viewer {
+            organizations {
+              name
+              workspaces {
+                edges {
+                  node {
+                    name
+                    environments {
+                      name
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      `,
+      {},
+      cookie,
+    );
+    expect(orgs.body.data.viewer.organizations).toEqual([
+      {
+        name: "My organization",
+        workspaces: {
+          edges: [{ node: { name: "Default workspace", environments: [{ name: "default" }] } }],
+        },
+      },
+    ]);
+    // The password appears once, in the banner, never in a structured log line.
+    expect(first.output().split(password!).length - 1).toBe(1);
+    expect(first.output()).not.toContain(cookie.split("=")[1]!);
+    await interrupt(first);
+    expect(first.output()).toContain('"msg":"shutting down"');
+    expect(first.output()).not.toContain("shutdown step failed");
+    expect(postgresRunning()).toBe(false);
+
+    const second = await start(pgPort);
+    expect(second.output()).not.toContain("first run");
+    expect(second.output()).toContain('"alreadyApplied":1');
+    await signIn(second.origin, email!, password!);
+
+    // A killed process leaves PostgreSQL running; the next start detects and stops it.
+    await crash(second);
+    expect(postgresRunning()).toBe(true);
+    const third = await start(pgPort);
+    expect(third.output()).toMatch(/left running by a previous run/);
+    await signIn(third.origin, email!, password!);
+    await interrupt(third);
+    expect(postgresRunning()).toBe(false);
+  }, 120_000);
+
+  it("reports every configuration problem at once and exits non-zero", async () => {
+    const child = spawn("npm", ["start", "--silent"], {
+      cwd: path.resolve(import.meta.dirname, ".."),
+      env: {
+        ...process.env,
+        PORT: "nope",
+        DATABASE_URL: "mysql://x",
+        COFFER_ADMIN_EMAIL: "a@b.test",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stderr!.on("data", (c) => (output += String(c)));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code).not.toBe(0);
+    expect(output).toContain("PORT");
+    expect(output).toContain("DATABASE_URL");
+  }, 30_000);
+});
