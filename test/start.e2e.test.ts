@@ -2,7 +2,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { withDatabase } from "../server/src/db/migrate.ts";
 import { freePort } from "../server/src/net/freePort.ts";
 
 /**
@@ -56,6 +58,16 @@ async function interrupt(started: Started): Promise<void> {
   process.kill(-started.child.pid!, "SIGINT");
   await exited;
   running.delete(started.child);
+}
+
+/** A supervisor (systemd, `timeout`, Docker's init): SIGTERM to npm alone. */
+async function terminate(started: Started): Promise<void> {
+  const exited = new Promise<void>((resolve) => started.child.once("exit", () => resolve()));
+  started.child.kill("SIGTERM");
+  await exited;
+  running.delete(started.child);
+  // npm exits as soon as it has passed the signal on; wait for the server's own shutdown.
+  for (let i = 0; i < 100 && postgresRunning(); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 /** A crash: SIGKILL to every process of the group except PostgreSQL, which stays behind. */
@@ -187,9 +199,55 @@ describe("npm start", () => {
     const third = await start(pgPort);
     expect(third.output()).toMatch(/left running by a previous run/);
     await signIn(third.origin, email!, password!);
-    await interrupt(third);
+    await terminate(third);
     expect(postgresRunning()).toBe(false);
   }, 120_000);
+
+  it("uses the PostgreSQL named by DATABASE_URL, migrating with DATABASE_ADMIN_URL", async () => {
+    const serverUrl = inject("pgAdminUrl");
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query("CREATE DATABASE coffer_external");
+    await admin.end();
+    const adminUrl = withDatabase(serverUrl, "coffer_external");
+    const appUrl = withDatabase(serverUrl, "coffer_external", {
+      user: "coffer_external_app",
+      password: "external-app-password",
+    });
+    const port = await freePort();
+    const externalDataDir = path.join(dataDir, "external-unused");
+    const child = spawn("npm", ["start", "--silent"], {
+      cwd: path.resolve(import.meta.dirname, ".."),
+      env: {
+        ...process.env,
+        COFFER_DATA_DIR: externalDataDir,
+        PORT: String(port),
+        DATABASE_URL: appUrl,
+        DATABASE_ADMIN_URL: adminUrl,
+        CONSOLE_ENABLED: "false",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    running.add(child);
+    let output = "";
+    child.stdout!.on("data", (c) => (output += String(c)));
+    child.stderr!.on("data", (c) => (output += String(c)));
+    for (let i = 0; i < 300 && !output.includes("Password:"); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const password = /Password:\s+(\S+)/.exec(output)?.[1];
+    expect(password, output).toBeDefined();
+    await signIn(`http://127.0.0.1:${port}`, "admin@coffer.local", password!);
+    expect(existsSync(externalDataDir)).toBe(false);
+    // The app's login got coffer_app's rights and nothing more: it cannot rewrite events.
+    const app = new pg.Client({ connectionString: appUrl });
+    await app.connect();
+    await expect(app.query("DELETE FROM events")).rejects.toThrow(/permission denied/);
+    await app.end();
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+    running.delete(child);
+  }, 60_000);
 
   it("reports every configuration problem at once and exits non-zero", async () => {
     const child = spawn("npm", ["start", "--silent"], {

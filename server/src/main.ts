@@ -96,6 +96,13 @@ async function prepareDatabase(
         {},
         "DATABASE_URL is also used for migrations: give the app its own login in the coffer_app role so it cannot alter the audit log",
       );
+    } else {
+      // The app's login gets exactly coffer_app's rights (and is created if missing).
+      const app = new URL(config.database.url);
+      await ensureAppLogin(config.database.adminUrl, {
+        user: decodeURIComponent(app.username),
+        password: decodeURIComponent(app.password),
+      });
     }
     return config.database.url;
   }
