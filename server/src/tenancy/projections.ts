@@ -4,6 +4,7 @@ import type { ApiTokenEvent } from "../domain/apiToken/events.ts";
 import type { OrganizationEvent } from "../domain/organization/events.ts";
 import type { WorkspaceEvent } from "../domain/workspace/events.ts";
 import { conflictOnUnique } from "../errors/prismaErrors.ts";
+import { organizationKeyName } from "../transit/Transit.ts";
 
 /**
  * Projections of the tenancy aggregates. Each function writes exactly what its events
@@ -21,6 +22,7 @@ export function projectOrganization(organizationId: string) {
                   id: organizationId,
                   name: event.data.name,
                   slug: event.data.slug,
+                  transitKey: organizationKeyName(organizationId),
                   createdAt: now,
                   version: 0,
                 },
