@@ -15,9 +15,14 @@
 # off by their parameters instead: trim needs min_available_version, import and
 # import_version need ciphertext, set-certificate needs certificate_chain, and export or
 # plaintext backup can only be enabled by setting exportable or allow_plaintext_backup.
-# Deleting a key needs the "delete" capability, which is granted nowhere.
+#
+# Crypto-shredding: deleting an organization deletes its key, so that none of its
+# ciphertexts can ever be decrypted again. Vault refuses to delete a key until its config
+# says deletion_allowed=true (POST transit/keys/:name/config, covered by "update" above and
+# deliberately not denied), and the DELETE itself needs the "delete" capability, granted
+# here on coffer-org-* keys only. The adapter sends exactly those two requests.
 path "transit/keys/coffer-org-*" {
-  capabilities = ["create", "read", "update"]
+  capabilities = ["create", "read", "update", "delete"]
   denied_parameters = {
     "exportable"             = []
     "allow_plaintext_backup" = []

@@ -46,13 +46,17 @@ token="$(vault token create -orphan -policy=coffer -period="$TOKEN_PERIOD" \
 # Fail here, not in the app, if the policy does not grant what the adapter needs.
 granted="$(vault token capabilities "$token" transit/keys/coffer-org-selfcheck)"
 denied="$(vault token capabilities "$token" transit/keys/not-coffer)"
-case "$granted" in
-  *create*) ;;
-  *)
-    log "policy check failed: transit/keys/coffer-org-* grants '$granted'" >&2
-    exit 1
-    ;;
-esac
+# The adapter creates, reads, configures (rotate, min_decryption_version, deletion_allowed)
+# and deletes keys (crypto-shredding an organization).
+for capability in create read update delete; do
+  case " $(echo "$granted" | tr -d '[],') " in
+    *" $capability "*) ;;
+    *)
+      log "policy check failed: transit/keys/coffer-org-* grants '$granted', lacks $capability" >&2
+      exit 1
+      ;;
+  esac
+done
 if [ "$denied" != "deny" ]; then
   log "policy check failed: transit/keys/not-coffer grants '$denied'" >&2
   exit 1

@@ -50,4 +50,120 @@ describe("loadConfig", () => {
       loadConfig({ COFFER_ADMIN_EMAIL: "a@b.test", COFFER_ADMIN_PASSWORD: "short" }),
     ).toThrow(/at least 12/);
   });
+
+  describe("transit", () => {
+    const masterKey = Buffer.alloc(32, 7).toString("base64");
+
+    it("uses the embedded transit engine when VAULT_ADDR is unset", () => {
+      expect(loadConfig({}).transit).toEqual({ kind: "local", masterKey: undefined });
+      expect(loadConfig({ COFFER_MASTER_KEY: masterKey }).transit).toEqual({
+        kind: "local",
+        masterKey: Buffer.alloc(32, 7),
+      });
+      // base64url without padding is the same key.
+      expect(
+        loadConfig({ COFFER_MASTER_KEY: Buffer.alloc(32, 7).toString("base64url") }).transit,
+      ).toEqual({ kind: "local", masterKey: Buffer.alloc(32, 7) });
+    });
+
+    it("refuses a COFFER_MASTER_KEY that is not 32 bytes of base64, without echoing it", () => {
+      for (const value of [
+        Buffer.alloc(31, 1).toString("base64"),
+        Buffer.alloc(33, 1).toString("base64"),
+        "not base64 at all!",
+        `${masterKey}x`,
+      ]) {
+        const error = configError({ COFFER_MASTER_KEY: value });
+        expect(error.problems.join("\n")).toMatch(
+          /COFFER_MASTER_KEY: must be the base64 encoding of exactly 32 bytes/,
+        );
+        expect(error.message).not.toContain(value);
+      }
+    });
+
+    it("uses Vault when VAULT_ADDR is set, with defaults for the mount and the timeout", () => {
+      expect(
+        loadConfig({ VAULT_ADDR: "https://vault.internal:8200/", VAULT_TOKEN: "s.token" }).transit,
+      ).toEqual({
+        kind: "vault",
+        address: "https://vault.internal:8200",
+        auth: { kind: "token", token: "s.token" },
+        mount: "transit",
+        namespace: undefined,
+        timeoutMs: 5000,
+      });
+      expect(
+        loadConfig({
+          VAULT_ADDR: "http://vault:8200",
+          VAULT_TOKEN_FILE: "run/token",
+          VAULT_TRANSIT_MOUNT: "teams/coffer-transit",
+          VAULT_NAMESPACE: "platform",
+          VAULT_TIMEOUT_MS: "1500",
+        }).transit,
+      ).toEqual({
+        kind: "vault",
+        address: "http://vault:8200",
+        auth: { kind: "tokenFile", path: path.resolve("run/token") },
+        mount: "teams/coffer-transit",
+        namespace: "platform",
+        timeoutMs: 1500,
+      });
+      expect(
+        loadConfig({ VAULT_ADDR: "http://vault:8200", VAULT_ROLE_ID: "r", VAULT_SECRET_ID: "s" })
+          .transit,
+      ).toMatchObject({ kind: "vault", auth: { kind: "appRole", roleId: "r", secretId: "s" } });
+    });
+
+    it("wants exactly one way to authenticate to Vault", () => {
+      const vault = { VAULT_ADDR: "http://vault:8200" };
+      expect(configError(vault).problems.join("\n")).toMatch(/exactly one way.*none is set/);
+      expect(
+        configError({ ...vault, VAULT_TOKEN: "t", VAULT_TOKEN_FILE: "/f" }).problems.join("\n"),
+      ).toMatch(/exactly one way.*set: VAULT_TOKEN, VAULT_TOKEN_FILE/);
+      expect(
+        configError({ ...vault, VAULT_TOKEN: "t", VAULT_ROLE_ID: "r", VAULT_SECRET_ID: "s" })
+          .problems,
+      ).toHaveLength(1);
+      expect(configError({ ...vault, VAULT_ROLE_ID: "r" }).problems.join("\n")).toMatch(
+        /VAULT_ROLE_ID and VAULT_SECRET_ID: set both or neither/,
+      );
+    });
+
+    it("refuses Vault settings without VAULT_ADDR, and the master key with it", () => {
+      const problems = configError({ VAULT_TOKEN: "t", VAULT_TRANSIT_MOUNT: "transit" }).problems;
+      expect(problems).toEqual([
+        expect.stringMatching(/^VAULT_TOKEN: only used with VAULT_ADDR/),
+        expect.stringMatching(/^VAULT_TRANSIT_MOUNT: only used with VAULT_ADDR/),
+      ]);
+      expect(
+        configError({
+          VAULT_ADDR: "http://vault:8200",
+          VAULT_TOKEN: "t",
+          COFFER_MASTER_KEY: masterKey,
+        }).problems,
+      ).toEqual([expect.stringMatching(/^COFFER_MASTER_KEY: only used by the embedded transit/)]);
+    });
+
+    it("reports transit problems together with every other problem", () => {
+      const problems = configError({
+        PORT: "seventy",
+        VAULT_ADDR: "ftp://vault",
+        VAULT_TIMEOUT_MS: "0",
+        VAULT_TRANSIT_MOUNT: "/transit/",
+      }).problems.join("\n");
+      for (const key of ["PORT", "VAULT_ADDR", "VAULT_TIMEOUT_MS", "VAULT_TRANSIT_MOUNT"])
+        expect(problems).toContain(`${key}:`);
+      expect(problems).toMatch(/exactly one way/);
+    });
+  });
 });
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}

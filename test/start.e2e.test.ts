@@ -20,6 +20,17 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The developer's environment without Coffer's own settings, so the test decides them. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const kept = Object.entries(process.env).filter(
+    ([key]) =>
+      !/^(VAULT_|COFFER_|DATABASE_|EMBEDDED_POSTGRES_|PORT$|HOST$|LOG_LEVEL$|CONSOLE_ENABLED$)/.test(
+        key,
+      ),
+  );
+  return Object.fromEntries(kept) as NodeJS.ProcessEnv;
+}
+
 type Started = { child: ChildProcess; output: () => string; origin: string };
 
 async function start(pgPort: number): Promise<Started> {
@@ -27,7 +38,7 @@ async function start(pgPort: number): Promise<Started> {
   const child = spawn("npm", ["start", "--silent"], {
     cwd: path.resolve(import.meta.dirname, ".."),
     env: {
-      ...process.env,
+      ...cleanEnv(),
       COFFER_DATA_DIR: dataDir,
       PORT: String(port),
       EMBEDDED_POSTGRES_PORT: String(pgPort),
@@ -219,7 +230,7 @@ describe("npm start", () => {
     const child = spawn("npm", ["start", "--silent"], {
       cwd: path.resolve(import.meta.dirname, ".."),
       env: {
-        ...process.env,
+        ...cleanEnv(),
         COFFER_DATA_DIR: externalDataDir,
         PORT: String(port),
         DATABASE_URL: appUrl,
@@ -237,7 +248,9 @@ describe("npm start", () => {
     const password = /Password:\s+(\S+)/.exec(output)?.[1];
     expect(password, output).toBeDefined();
     await signIn(`http://127.0.0.1:${port}`, "admin@coffer.local", password!);
-    expect(existsSync(externalDataDir)).toBe(false);
+    // No embedded PostgreSQL was started (the data directory only holds the transit master key).
+    expect(existsSync(path.join(externalDataDir, "postgres"))).toBe(false);
+    expect(existsSync(path.join(externalDataDir, "transit-master.key"))).toBe(true);
     // The app's login got coffer_app's rights and nothing more: it cannot rewrite events.
     const app = new pg.Client({ connectionString: appUrl });
     await app.connect();
@@ -253,7 +266,7 @@ describe("npm start", () => {
     const child = spawn("npm", ["start", "--silent"], {
       cwd: path.resolve(import.meta.dirname, ".."),
       env: {
-        ...process.env,
+        ...cleanEnv(),
         PORT: "nope",
         DATABASE_URL: "mysql://x",
         COFFER_ADMIN_EMAIL: "a@b.test",

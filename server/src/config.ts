@@ -29,7 +29,46 @@ const schema = z.object({
   COFFER_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   COFFER_ORG_NAME: z.string().min(1).max(100).default("My organization"),
   COFFER_WORKSPACE_NAME: z.string().min(1).max(100).default("Default workspace"),
+  VAULT_ADDR: z.url({ protocol: /^https?$/ }).optional(),
+  VAULT_TOKEN: z.string().min(1).optional(),
+  VAULT_TOKEN_FILE: z.string().min(1).optional(),
+  VAULT_ROLE_ID: z.string().min(1).optional(),
+  VAULT_SECRET_ID: z.string().min(1).optional(),
+  VAULT_TRANSIT_MOUNT: z
+    .string()
+    .regex(
+      /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/,
+      "must be a mount path such as transit or teams/coffer-transit (no leading or trailing /)",
+    )
+    .default("transit"),
+  VAULT_NAMESPACE: z.string().min(1).optional(),
+  VAULT_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(5000),
+  COFFER_MASTER_KEY: z
+    .string()
+    .refine(
+      (value) => decodeMasterKey(value) !== undefined,
+      "must be the base64 encoding of exactly 32 bytes (for example `openssl rand -base64 32`)",
+    )
+    .optional(),
 });
+
+/** Vault authentication: one of a token, a token file (re-read when it changes), AppRole. */
+export type VaultAuthConfig =
+  | { kind: "token"; token: string }
+  | { kind: "tokenFile"; path: string }
+  | { kind: "appRole"; roleId: string; secretId: string };
+
+/** Vault's transit engine when VAULT_ADDR is set; otherwise the embedded LocalTransit. */
+export type TransitConfig =
+  | { kind: "local"; masterKey: Buffer | undefined }
+  | {
+      kind: "vault";
+      address: string;
+      auth: VaultAuthConfig;
+      mount: string;
+      namespace: string | undefined;
+      timeoutMs: number;
+    };
 
 export type Config = {
   env: "development" | "test" | "production";
@@ -48,6 +87,7 @@ export type Config = {
     orgName: string;
     workspaceName: string;
   };
+  transit: TransitConfig;
 };
 
 export class ConfigError extends Error {
@@ -59,20 +99,18 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`),
-    );
-  }
+  // Rules across variables look only at which ones are set, so they are reported together
+  // with the per-variable problems.
+  const problems = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map(
+          (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+        )),
+    ...crossVariableProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const c = parsed.data;
-  const problems: string[] = [];
-  if (c.DATABASE_ADMIN_URL && !c.DATABASE_URL) {
-    problems.push("DATABASE_ADMIN_URL: only meaningful together with DATABASE_URL");
-  }
-  if ((c.COFFER_ADMIN_EMAIL === undefined) !== (c.COFFER_ADMIN_PASSWORD === undefined)) {
-    problems.push("COFFER_ADMIN_EMAIL and COFFER_ADMIN_PASSWORD: set both or neither");
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = path.resolve(c.COFFER_DATA_DIR);
   return {
@@ -95,5 +133,83 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       orgName: c.COFFER_ORG_NAME,
       workspaceName: c.COFFER_WORKSPACE_NAME,
     },
+    transit: c.VAULT_ADDR
+      ? {
+          kind: "vault",
+          address: c.VAULT_ADDR.replace(/\/+$/, ""),
+          auth: c.VAULT_TOKEN
+            ? { kind: "token", token: c.VAULT_TOKEN }
+            : c.VAULT_TOKEN_FILE
+              ? { kind: "tokenFile", path: path.resolve(c.VAULT_TOKEN_FILE) }
+              : { kind: "appRole", roleId: c.VAULT_ROLE_ID!, secretId: c.VAULT_SECRET_ID! },
+          mount: c.VAULT_TRANSIT_MOUNT,
+          namespace: c.VAULT_NAMESPACE,
+          timeoutMs: c.VAULT_TIMEOUT_MS,
+        }
+      : {
+          kind: "local",
+          masterKey:
+            c.COFFER_MASTER_KEY === undefined ? undefined : decodeMasterKey(c.COFFER_MASTER_KEY),
+        },
   };
+}
+
+const VAULT_ONLY = [
+  "VAULT_TOKEN",
+  "VAULT_TOKEN_FILE",
+  "VAULT_ROLE_ID",
+  "VAULT_SECRET_ID",
+  "VAULT_TRANSIT_MOUNT",
+  "VAULT_NAMESPACE",
+  "VAULT_TIMEOUT_MS",
+] as const;
+
+function crossVariableProblems(env: Record<string, string | undefined>): string[] {
+  const set = (name: string) => env[name] !== undefined;
+  const problems: string[] = [];
+  if (set("DATABASE_ADMIN_URL") && !set("DATABASE_URL")) {
+    problems.push("DATABASE_ADMIN_URL: only meaningful together with DATABASE_URL");
+  }
+  if (set("COFFER_ADMIN_EMAIL") !== set("COFFER_ADMIN_PASSWORD")) {
+    problems.push("COFFER_ADMIN_EMAIL and COFFER_ADMIN_PASSWORD: set both or neither");
+  }
+  if (set("VAULT_ADDR")) {
+    if (set("VAULT_ROLE_ID") !== set("VAULT_SECRET_ID")) {
+      problems.push("VAULT_ROLE_ID and VAULT_SECRET_ID: set both or neither (AppRole login)");
+    }
+    const methods = [
+      set("VAULT_TOKEN") && "VAULT_TOKEN",
+      set("VAULT_TOKEN_FILE") && "VAULT_TOKEN_FILE",
+      (set("VAULT_ROLE_ID") || set("VAULT_SECRET_ID")) && "VAULT_ROLE_ID/VAULT_SECRET_ID",
+    ].filter((method) => method !== false);
+    if (methods.length !== 1) {
+      problems.push(
+        `VAULT_ADDR: set exactly one way to authenticate to Vault: VAULT_TOKEN, VAULT_TOKEN_FILE, or VAULT_ROLE_ID with VAULT_SECRET_ID (${methods.length === 0 ? "none is set" : `set: ${methods.join(", ")}`})`,
+      );
+    }
+    if (set("COFFER_MASTER_KEY")) {
+      problems.push(
+        "COFFER_MASTER_KEY: only used by the embedded transit engine; unset it when VAULT_ADDR is set",
+      );
+    }
+  } else {
+    for (const name of VAULT_ONLY) {
+      if (set(name)) {
+        problems.push(
+          `${name}: only used with VAULT_ADDR; without VAULT_ADDR Coffer uses its embedded transit engine`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/** The 32 bytes of a base64 (or base64url) master key, or undefined when it is not one. */
+function decodeMasterKey(value: string): Buffer | undefined {
+  const normalized = value.trim().replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
+  if (!/^[A-Za-z0-9+/]*$/.test(normalized)) return undefined;
+  const key = Buffer.from(normalized, "base64");
+  if (key.length !== 32 || key.toString("base64").replace(/=+$/, "") !== normalized)
+    return undefined;
+  return key;
 }

@@ -9,6 +9,7 @@ import { createPrismaClient } from "./db/database.ts";
 import { startEmbeddedPostgres } from "./db/embeddedPostgres.ts";
 import { applyMigrations, ensureAppLogin, ensureDatabase, withDatabase } from "./db/migrate.ts";
 import { createHttpServer } from "./http/httpServer.ts";
+import { createTransit } from "./transit/createTransit.ts";
 import { createLogger, type Logger } from "./logger.ts";
 
 /** The one composition root: reads config, builds clients, starts servers. */
@@ -31,9 +32,12 @@ async function main(): Promise<void> {
   const db = createPrismaClient(databaseUrl);
   shutdown.unshift(() => db.$disconnect());
 
+  const transit = await createTransit(config.transit, { db, dataDir: config.dataDir, logger });
+  shutdown.unshift(() => transit.stop());
   const app = createApp({
     db,
     logger,
+    transit: transit.transit,
     sessionTtlMs: config.session.ttlMs,
     secureCookie: config.session.secureCookie,
   });
@@ -58,7 +62,7 @@ async function main(): Promise<void> {
   const origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
   logger.info({ origin, ms: Date.now() - started }, "Coffer is ready");
 
-  const firstRun = await ensureFirstRun(app.deps, config.firstRun);
+  const firstRun = await ensureFirstRun({ ...app.deps, transit: transit.transit }, config.firstRun);
   if (firstRun) printFirstRunLogin(origin, firstRun);
 
   let stopping = false;

@@ -1,10 +1,13 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { createApp } from "../../server/src/app/createApp.ts";
 import { createPrismaClient, type Db } from "../../server/src/db/database.ts";
 import { inTransaction } from "../../server/src/eventstore/executeCommand.ts";
 import { createLogger } from "../../server/src/logger.ts";
 import { registerUser } from "../../server/src/tenancy/users.ts";
+import { LocalTransit } from "../../server/src/transit/LocalTransit.ts";
+import { PrismaKeyringStore } from "../../server/src/transit/PrismaKeyringStore.ts";
+import type { Transit } from "../../server/src/transit/Transit.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
 export type GqlResult<T = Record<string, any>> = {
@@ -26,7 +29,13 @@ export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
  * through `yoga.fetch`. Every log line and every response body is kept, so tests can
  * scan them for values that must never appear.
  */
-export async function startTestApp(options: { clock?: () => Date } = {}) {
+export async function startTestApp(
+  options: {
+    clock?: () => Date;
+    transit?: (local: Transit) => Transit;
+    keepVersions?: number;
+  } = {},
+) {
   const database: TestDatabase = await createTestDatabase();
   const db: Db = createPrismaClient(database.appUrl, 4);
   const logs: string[] = [];
@@ -38,12 +47,17 @@ export async function startTestApp(options: { clock?: () => Date } = {}) {
     },
   });
   const logger = createLogger("debug", sink);
+  // The embedded transit adapter over this database, with a throwaway master key.
+  const localTransit = new LocalTransit(new PrismaKeyringStore(db, randomBytes(32)));
+  const transit = options.transit ? options.transit(localTransit) : localTransit;
   const app = createApp({
     db,
     logger,
+    transit,
     sessionTtlMs: 3_600_000,
     secureCookie: false,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.keepVersions ? { keepVersions: options.keepVersions } : {}),
   });
 
   async function gql<T = Record<string, any>>(
@@ -183,6 +197,7 @@ export async function startTestApp(options: { clock?: () => Date } = {}) {
     db,
     database,
     app,
+    transit,
     logs,
     responses,
     gql,

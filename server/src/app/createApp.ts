@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../db/database.ts";
 import { createGraphQLServer } from "../graphql/yoga.ts";
 import type { Logger } from "../logger.ts";
+import type { Transit } from "../transit/Transit.ts";
 import { createServices } from "./createServices.ts";
 
 /** Everything request-facing, built from already-constructed clients (main.ts and tests). */
@@ -10,6 +11,8 @@ export function createApp(options: {
   logger: Logger;
   sessionTtlMs: number;
   secureCookie: boolean;
+  transit: Transit;
+  keepVersions?: number;
   clock?: () => Date;
   newId?: () => string;
 }) {
@@ -18,7 +21,11 @@ export function createApp(options: {
     clock: options.clock ?? (() => new Date()),
     newId: options.newId ?? randomUUID,
   };
-  const services = createServices(deps, { sessionTtlMs: options.sessionTtlMs });
+  const services = createServices(deps, {
+    sessionTtlMs: options.sessionTtlMs,
+    transit: options.transit,
+    ...(options.keepVersions ? { keepVersions: options.keepVersions } : {}),
+  });
   const yoga = createGraphQLServer({
     db: options.db,
     services,

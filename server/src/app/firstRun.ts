@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { CoreDeps } from "../CoreDeps.ts";
+import { organizationKeyName, type Transit } from "../transit/Transit.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
 import { executeCommand, inTransaction } from "../eventstore/executeCommand.ts";
 import { organizationDecider } from "../domain/organization/decide.ts";
@@ -24,7 +25,7 @@ export type FirstRunResult = {
  * configuration or is generated and returned once so the caller can print it.
  */
 export async function ensureFirstRun(
-  deps: CoreDeps,
+  deps: CoreDeps & { transit: Transit },
   options: {
     email: string | undefined;
     password: string | undefined;
@@ -39,6 +40,7 @@ export async function ensureFirstRun(
   const organizationId = deps.newId();
   const workspaceId = deps.newId();
   const metadata: EventMetadata = { actor: { kind: "system", id: "first-run" } };
+  await deps.transit.createKey(organizationKeyName(organizationId));
   const now = deps.clock();
   await inTransaction(deps.db, async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended('coffer-first-run', 0))`;

@@ -26,8 +26,7 @@ export async function appendToStream(
 ): Promise<StoredEvent[]> {
   const { streamId, organizationId, expectedVersion, events, metadata, now } = input;
   if (events.length === 0) return [];
-  const chainKey = organizationId ?? "global";
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`coffer-chain:${chainKey}`}, 0))`;
+  await lockChain(tx, organizationId);
 
   const [current] = await tx.$queryRaw<{ version: number | null }[]>`
     SELECT max(stream_version) AS version FROM events WHERE stream_id = ${streamId}`;
@@ -90,4 +89,13 @@ export async function appendToStream(
 
 function isUniqueViolation(error: Prisma.PrismaClientKnownRequestError): boolean {
   return error.code === "P2002" || (error.code === "P2010" && String(error.meta?.code) === "23505");
+}
+
+/**
+ * Serialises writers of one organization's chain until the transaction ends. Re-entrant:
+ * a command takes it before reading its stream, and the append takes it again for free.
+ */
+export async function lockChain(tx: Tx, organizationId: string | null): Promise<void> {
+  const chainKey = `coffer-chain:${organizationId ?? "global"}`;
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${chainKey}, 0))`;
 }

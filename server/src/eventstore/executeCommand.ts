@@ -1,6 +1,7 @@
 import type { Db, Tx } from "../db/database.ts";
 import { fold, type Decider } from "../domain/decider.ts";
-import { appendToStream } from "./append.ts";
+import { appendToStream, lockChain } from "./append.ts";
+import { ConflictError } from "../errors/ConflictError.ts";
 import { ConcurrencyError } from "./ConcurrencyError.ts";
 import { readStream } from "./read.ts";
 import type { EventMetadata, StoredEvent } from "./types.ts";
@@ -19,7 +20,8 @@ export type CommandInput<C, E extends DomainEvent, S> = {
 };
 
 /**
- * Load the stream, fold it into state, decide, project, append: all inside `tx`.
+ * Lock the organization's chain, load the stream, fold it into state, decide, project,
+ * append: all inside `tx`.
  * Projections are written before the append so that an append that fails (a concurrent
  * writer, the database refusing the insert) rolls back the state change with it.
  */
@@ -27,6 +29,9 @@ export async function executeCommand<C, E extends DomainEvent, S>(
   tx: Tx,
   input: CommandInput<C, E, S>,
 ): Promise<{ events: StoredEvent[]; state: S }> {
+  // Taking the chain lock first makes read → decide → project → append one critical
+  // section per organization: a concurrent writer waits, then sees our events.
+  await lockChain(tx, input.organizationId);
   const history = await readStream(tx, input.streamId);
   const state = fold(input.decider, history as unknown as E[]);
   const decided = input.decider.decide(input.command, state);
@@ -57,7 +62,11 @@ export async function inTransaction<T>(
     try {
       return await db.$transaction(work, { maxWait: 5_000, timeout: 15_000 });
     } catch (error) {
-      if (!(error instanceof ConcurrencyError) || attempt >= attempts) throw error;
+      if (!(error instanceof ConcurrencyError)) throw error;
+      if (attempt >= attempts)
+        throw new ConflictError(
+          "The object was changed by someone else at the same time; try again",
+        );
     }
   }
 }

@@ -1,10 +1,6 @@
 import { createHash } from "node:crypto";
-import canonicalizeModule from "canonicalize";
+import { canonicalJson } from "../canonicalJson.ts";
 import type { StoredEvent } from "./types.ts";
-
-// A CommonJS module whose typings declare an ES default export: unwrap whichever we get.
-const canonicalize = ((canonicalizeModule as unknown as { default?: typeof canonicalizeModule })
-  .default ?? canonicalizeModule) as unknown as (input: unknown) => string | undefined;
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -14,7 +10,7 @@ export const GENESIS_HASH = "0".repeat(64);
  * organization breaks every later link.
  */
 export function eventHash(event: Omit<StoredEvent, "hash">): string {
-  const canonical = canonicalize({
+  const canonical = canonicalJson({
     position: event.position.toString(),
     streamId: event.streamId,
     streamVersion: event.streamVersion,
@@ -26,6 +22,5 @@ export function eventHash(event: Omit<StoredEvent, "hash">): string {
     occurredAt: event.occurredAt.toISOString(),
     prevHash: event.prevHash,
   });
-  if (canonical === undefined) throw new Error("event cannot be canonicalized");
   return createHash("sha256").update(canonical, "utf8").digest("hex");
 }

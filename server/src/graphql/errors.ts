@@ -4,6 +4,8 @@ import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
+import { SecretIntegrityError } from "../secrets/secretPayload.ts";
+import { TransitError } from "../transit/TransitError.ts";
 import { builder } from "./builder.ts";
 
 export const ErrorInterface = builder.interfaceRef<AppError>("Error").implement({
@@ -28,6 +30,16 @@ builder.objectType(ConflictError, { name: "ConflictError", interfaces: [ErrorInt
 builder.objectType(ForbiddenError, { name: "ForbiddenError", interfaces: [ErrorInterface] });
 builder.objectType(UnauthenticatedError, {
   name: "UnauthenticatedError",
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(TransitError, {
+  name: "TransitError",
+  description: "The transit engine (Vault) refused or could not be reached; nothing was changed",
+  interfaces: [ErrorInterface],
+});
+builder.objectType(SecretIntegrityError, {
+  name: "SecretIntegrityError",
   interfaces: [ErrorInterface],
 });
 

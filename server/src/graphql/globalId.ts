@@ -14,3 +14,12 @@ export function localId(globalId: string | number, typename: string, label = typ
   }
   throw new NotFoundError(label);
 }
+
+/** The local id, or null when the global id is malformed or of another type. */
+export function tryLocalId(globalId: string | number, typename: string): string | null {
+  try {
+    return localId(globalId, typename);
+  } catch {
+    return null;
+  }
+}

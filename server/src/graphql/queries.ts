@@ -10,7 +10,7 @@ import { verifyChain } from "../eventstore/verifyChain.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
 import { builder } from "./builder.ts";
 import { COMMAND_ERRORS } from "./errors.ts";
-import { localId } from "./globalId.ts";
+import { localId, tryLocalId } from "./globalId.ts";
 import { AuditEventRef, ChainVerificationRef } from "./types/AuditEvent.ts";
 import { OrganizationRef } from "./types/Organization.ts";
 import { ViewerRef } from "./types/Viewer.ts";
@@ -121,14 +121,6 @@ builder.queryFields((t) => ({
     },
   }),
 }));
-
-function tryLocalId(id: string | number, typename: string): string | null {
-  try {
-    return localId(id, typename);
-  } catch {
-    return null;
-  }
-}
 
 function parsePosition(cursor: string): bigint {
   if (!/^\d{1,19}$/.test(cursor)) throw new ValidationError("Invalid cursor");

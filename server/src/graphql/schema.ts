@@ -10,10 +10,12 @@ import "./types/Environment.ts";
 import "./types/ApiToken.ts";
 import "./types/AuditEvent.ts";
 import "./types/Viewer.ts";
+import "./types/Secret.ts";
 import "./queries.ts";
 import "./mutations/auth.ts";
 import "./mutations/organizations.ts";
 import "./mutations/workspaces.ts";
 import "./mutations/apiTokens.ts";
+import "./mutations/secrets.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -9,6 +9,7 @@ import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { executeCommand, inTransaction } from "../eventstore/executeCommand.ts";
 import { generatePassword } from "../auth/passwords.ts";
+import { organizationKeyName, type Transit } from "../transit/Transit.ts";
 import { parseInput } from "./parseInput.ts";
 import { projectOrganization } from "./projections.ts";
 import { normalizeEmail, registerUser } from "./users.ts";
@@ -22,7 +23,7 @@ const slugSchema = z
 export const createOrganizationInput = z.object({ name: nameSchema, slug: slugSchema.optional() });
 
 /** Application service for organizations: resolve tenant → authorize → validate → decide → store + audit. */
-export function organizationService(deps: CoreDeps) {
+export function organizationService(deps: CoreDeps & { transit: Transit }) {
   const run = (tx: Tx, caller: Caller, organizationId: string, command: OrganizationCommand) =>
     executeCommand(tx, {
       streamId: organizationStream(organizationId),
@@ -46,6 +47,9 @@ export function organizationService(deps: CoreDeps) {
       });
       const slug = input.slug ?? (slugify(input.name) || "org");
       const organizationId = deps.newId();
+      // The organization's own transit key exists before anything can be encrypted with
+      // it; a failure here leaves no organization behind (and at worst an unused key).
+      await deps.transit.createKey(organizationKeyName(organizationId));
       await inTransaction(deps.db, (tx) =>
         run(tx, caller, organizationId, {
           type: "CreateOrganization",
