@@ -59,3 +59,27 @@ describe("API token commands", () => {
     expect(types.map((r) => r.type)).toEqual(["ApiTokenIssued", "ApiTokenRevoked"]);
   });
 });
+
+describe("values in malformed input", () => {
+  it("are not echoed in variable-coercion errors", async () => {
+    const leaked = 918273645546372;
+    const result = await t.gql(
+      `mutation($i: CreateSecretInput!) { createSecret(input: $i) { __typename } }`,
+      {
+        i: {
+          workspaceId: tenant.workspaceId,
+          name: "x",
+          values: [
+            { key: "K", value: leaked },
+            { key: "J", value: { nested: "s3cr3t-in-object" } },
+          ],
+        },
+      },
+      tenant.session,
+    );
+    expect(result.errors?.length).toBeGreaterThan(0);
+    expect(result.raw).not.toContain(String(leaked));
+    expect(result.raw).not.toContain("s3cr3t-in-object");
+    expect(result.errors?.[0]?.message).toBe("String cannot represent this non string value");
+  });
+});

@@ -24,7 +24,7 @@ let tenant: Awaited<ReturnType<TestApp["createTenant"]>>;
 
 beforeAll(async () => {
   t = await startTestApp({
-    keepVersions: 5,
+    tuning: { keepVersions: 5 },
     // The real embedded transit, which these tests can switch off like an unreachable Vault.
     transit: (local) =>
       new Proxy(local, {

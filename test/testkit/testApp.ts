@@ -33,7 +33,7 @@ export async function startTestApp(
   options: {
     clock?: () => Date;
     transit?: (local: Transit) => Transit;
-    keepVersions?: number;
+    tuning?: { keepVersions?: number; rewrapBatchSize?: number };
   } = {},
 ) {
   const database: TestDatabase = await createTestDatabase();
@@ -57,7 +57,7 @@ export async function startTestApp(
     sessionTtlMs: 3_600_000,
     secureCookie: false,
     ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.keepVersions ? { keepVersions: options.keepVersions } : {}),
+    ...(options.tuning ? { tuning: options.tuning } : {}),
   });
 
   async function gql<T = Record<string, any>>(

@@ -12,7 +12,8 @@ export function createApp(options: {
   sessionTtlMs: number;
   secureCookie: boolean;
   transit: Transit;
-  keepVersions?: number;
+  /** Knobs with production defaults that tests turn down (version retention, batch sizes). */
+  tuning?: { keepVersions?: number; rewrapBatchSize?: number };
   clock?: () => Date;
   newId?: () => string;
 }) {
@@ -24,7 +25,8 @@ export function createApp(options: {
   const services = createServices(deps, {
     sessionTtlMs: options.sessionTtlMs,
     transit: options.transit,
-    ...(options.keepVersions ? { keepVersions: options.keepVersions } : {}),
+    logger: options.logger,
+    ...options.tuning,
   });
   const yoga = createGraphQLServer({
     db: options.db,

@@ -2,6 +2,8 @@ import type { CoreDeps } from "../CoreDeps.ts";
 import { sessionService } from "../auth/sessions.ts";
 import { secretService } from "../secrets/secretService.ts";
 import type { Transit } from "../transit/Transit.ts";
+import type { Logger } from "../logger.ts";
+import { transitKeyService } from "../secrets/transitKeyService.ts";
 import { apiTokenService } from "../tenancy/apiTokens.ts";
 import { organizationService } from "../tenancy/organizations.ts";
 import { workspaceService } from "../tenancy/workspaces.ts";
@@ -10,15 +12,32 @@ export type Services = ReturnType<typeof createServices>;
 
 export function createServices(
   deps: CoreDeps,
-  options: { sessionTtlMs: number; transit: Transit; keepVersions?: number },
+  options: {
+    sessionTtlMs: number;
+    transit: Transit;
+    logger: Logger;
+    keepVersions?: number | undefined;
+    rewrapBatchSize?: number | undefined;
+  },
 ) {
+  const transitKeys = transitKeyService({
+    ...deps,
+    transit: options.transit,
+    logger: options.logger,
+    ...(options.rewrapBatchSize ? { rewrapBatchSize: options.rewrapBatchSize } : {}),
+  });
   return {
+    transitKeys,
     secrets: secretService({
       ...deps,
       transit: options.transit,
       ...(options.keepVersions ? { keepVersions: options.keepVersions } : {}),
     }),
-    organizations: organizationService({ ...deps, transit: options.transit }),
+    organizations: organizationService({
+      ...deps,
+      transit: options.transit,
+      destroyKey: transitKeys.destroyKey,
+    }),
     workspaces: workspaceService(deps),
     apiTokens: apiTokenService(deps),
     sessions: sessionService(deps, { ttlMs: options.sessionTtlMs }),

@@ -46,9 +46,10 @@ export async function loadOrgAccess(
   }
   const member = await db.orgMember.findUnique({
     where: { organizationId_userId: { organizationId, userId: actor.userId } },
-    select: { role: true },
+    select: { role: true, organization: { select: { deletedAt: true } } },
   });
-  if (!member) return null;
+  // A deleted organization is gone for everyone (its tokens were revoked with it).
+  if (!member || member.organization.deletedAt) return null;
   const orgRole = member.role as OrgRole;
   return { organizationId, orgRole, permissions: orgRole === "MEMBER" ? NONE : ALL };
 }
@@ -79,13 +80,16 @@ export async function loadWorkspaceAccess(
     select: {
       organizationId: true,
       organization: {
-        select: { members: { where: { userId: actor.userId }, select: { role: true } } },
+        select: {
+          deletedAt: true,
+          members: { where: { userId: actor.userId }, select: { role: true } },
+        },
       },
       members: { where: { userId: actor.userId }, select: { role: true } },
     },
   });
   const orgRole = workspace?.organization.members[0]?.role as OrgRole | undefined;
-  if (!workspace || !orgRole) return null;
+  if (!workspace || !orgRole || workspace.organization.deletedAt) return null;
   const workspaceRole = (workspace.members[0]?.role as WorkspaceRole | undefined) ?? null;
   const permissions =
     orgRole !== "MEMBER" ? ALL : workspaceRole ? WORKSPACE_ROLE_PERMISSIONS[workspaceRole] : null;

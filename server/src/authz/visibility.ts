@@ -9,7 +9,7 @@ import type { Actor } from "./Actor.ts";
 export function visibleOrganizations(actor: Actor): Prisma.OrganizationWhereInput {
   return actor.kind === "token"
     ? { id: actor.organizationId }
-    : { members: { some: { userId: actor.userId } } };
+    : { members: { some: { userId: actor.userId } }, deletedAt: null };
 }
 
 export function visibleWorkspaces(actor: Actor): Prisma.WorkspaceWhereInput {
@@ -21,6 +21,7 @@ export function visibleWorkspaces(actor: Actor): Prisma.WorkspaceWhereInput {
   }
   const userId = actor.userId;
   return {
+    organization: { deletedAt: null },
     OR: [
       { organization: { members: { some: { userId, role: { in: ["OWNER", "ADMIN"] } } } } },
       { members: { some: { userId } }, organization: { members: { some: { userId } } } },

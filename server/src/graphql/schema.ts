@@ -11,11 +11,13 @@ import "./types/ApiToken.ts";
 import "./types/AuditEvent.ts";
 import "./types/Viewer.ts";
 import "./types/Secret.ts";
+import "./types/TransitKey.ts";
 import "./queries.ts";
 import "./mutations/auth.ts";
 import "./mutations/organizations.ts";
 import "./mutations/workspaces.ts";
 import "./mutations/apiTokens.ts";
 import "./mutations/secrets.ts";
+import "./mutations/transitKeys.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

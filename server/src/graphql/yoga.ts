@@ -8,6 +8,7 @@ import type { Db } from "../db/database.ts";
 import { AppError } from "../errors/AppError.ts";
 import type { Logger } from "../logger.ts";
 import type { Context } from "./context.ts";
+import { withoutInputValues } from "./inputErrorMessage.ts";
 import { schema } from "./schema.ts";
 
 export type GraphQLServerOptions = {
@@ -58,7 +59,15 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
           return new GraphQLError(original.message, { extensions: { code: original.code } });
         }
         // Ours (authorization) carry a code; graphql's own (syntax, validation) are safe as they are.
-        if (isGraphQLError(original)) return original;
+        if (isGraphQLError(original)) {
+          const message = withoutInputValues(original.message);
+          return message === original.message
+            ? original
+            : new GraphQLError(message, {
+                ...(original.path ? { path: original.path } : {}),
+                extensions: original.extensions,
+              });
+        }
         const failure = original instanceof Error ? original : new Error(String(original));
         logger.error(
           { err: { name: failure.name, message: failure.message, stack: failure.stack } },

@@ -1,6 +1,7 @@
 import type { Tx } from "../db/database.ts";
 import { assertNever } from "../domain/decider.ts";
 import type { SecretEvent, SecretScope } from "../domain/secret/events.ts";
+import { ConflictError } from "../errors/ConflictError.ts";
 import { conflictOnUnique } from "../errors/prismaErrors.ts";
 
 export function scopeKey(
@@ -33,6 +34,17 @@ export function projectSecret(
       restoredFrom: number | null,
     ) => {
       if (!newVersion) throw new Error("a new secret version needs its ciphertext");
+      // Under the organization's chain lock, so a re-wrap cannot raise the minimum between
+      // this check and the commit: a ciphertext made before a key rotation is re-made.
+      const { transitMinVersion } = await tx.organization.findUniqueOrThrow({
+        where: { id: organizationId },
+        select: { transitMinVersion: true },
+      });
+      if (newVersion.keyVersion < transitMinVersion) {
+        throw new StaleCiphertextError(
+          "The organization's transit key was rotated meanwhile; try again",
+        );
+      }
       await tx.secretVersion.create({
         data: {
           secretId,
@@ -139,4 +151,9 @@ export function projectSecret(
       data: { streamVersion: { increment: events.length } },
     });
   };
+}
+
+/** A ciphertext made with a key version the organization no longer accepts; retried by the service. */
+export class StaleCiphertextError extends ConflictError {
+  override name = "StaleCiphertextError";
 }

@@ -25,7 +25,7 @@ import { executeCommand } from "../eventstore/executeCommand.ts";
 import { parseInput } from "../tenancy/parseInput.ts";
 import { ciphertextKeyVersion, organizationKeyName, type Transit } from "../transit/Transit.ts";
 import { DEFAULT_KEEP_VERSIONS, MAX_DESCRIPTION, SECRET_NAME } from "./limits.ts";
-import { projectSecret, type NewVersionCiphertext } from "./projectSecret.ts";
+import { StaleCiphertextError, projectSecret, type NewVersionCiphertext } from "./projectSecret.ts";
 import { decodeSecretPayload, encodeSecretPayload } from "./secretPayload.ts";
 import { SECRET_TYPES } from "./secretTypes.ts";
 import { findTemplate } from "./templates.ts";
@@ -165,6 +165,7 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
         await commit(caller, secret.id, secret.organizationId, command, newVersion);
         return deps.db.secret.findUniqueOrThrow({ where: { id: secret.id } });
       } catch (error) {
+        if (error instanceof StaleCiphertextError && attempt < MAX_ATTEMPTS) continue;
         const raced =
           error instanceof ConcurrencyError || error instanceof SecretVersionConflictError;
         if (!raced || expectedVersion != null) throw error;
@@ -241,31 +242,34 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
       collectValues(input.values),
     );
     const secretId = deps.newId();
-    const newVersion = await encryptVersion(
-      owner.organizationId,
+    const command: SecretCommand = {
+      type: "CreateSecret",
       secretId,
-      1,
-      values,
-      createdBy(caller),
-    );
-    await commit(
-      caller,
-      secretId,
-      owner.organizationId,
-      {
-        type: "CreateSecret",
+      ...owner,
+      scope: target.scope satisfies SecretScope,
+      environment,
+      name,
+      secretType: input.type,
+      templateId: input.templateId,
+      description,
+      keyNames: Object.keys(values).sort(),
+    };
+    for (let attempt = 1; ; attempt++) {
+      const newVersion = await encryptVersion(
+        owner.organizationId,
         secretId,
-        ...owner,
-        scope: target.scope satisfies SecretScope,
-        environment,
-        name,
-        secretType: input.type,
-        templateId: input.templateId,
-        description,
-        keyNames: Object.keys(values).sort(),
-      },
-      newVersion,
-    );
+        1,
+        values,
+        createdBy(caller),
+      );
+      try {
+        await commit(caller, secretId, owner.organizationId, command, newVersion);
+        break;
+      } catch (error) {
+        // The key was rotated and re-wrapped between encrypting and committing: re-encrypt.
+        if (!(error instanceof StaleCiphertextError) || attempt >= 3) throw error;
+      }
+    }
     return {
       secret: await deps.db.secret.findUniqueOrThrow({ where: { id: secretId } }),
       warnings,

@@ -10,6 +10,7 @@ import { NotFoundError } from "../errors/NotFoundError.ts";
 import { executeCommand, inTransaction } from "../eventstore/executeCommand.ts";
 import { generatePassword } from "../auth/passwords.ts";
 import { organizationKeyName, type Transit } from "../transit/Transit.ts";
+import type { EventMetadata } from "../eventstore/types.ts";
 import { parseInput } from "./parseInput.ts";
 import { projectOrganization } from "./projections.ts";
 import { normalizeEmail, registerUser } from "./users.ts";
@@ -23,7 +24,13 @@ const slugSchema = z
 export const createOrganizationInput = z.object({ name: nameSchema, slug: slugSchema.optional() });
 
 /** Application service for organizations: resolve tenant → authorize → validate → decide → store + audit. */
-export function organizationService(deps: CoreDeps & { transit: Transit }) {
+export function organizationService(
+  deps: CoreDeps & {
+    transit: Transit;
+    /** Crypto-shredding, run once the deletion is committed (secrets/transitKeyService.ts). */
+    destroyKey: (organizationId: string, metadata: EventMetadata) => Promise<void>;
+  },
+) {
   const run = (tx: Tx, caller: Caller, organizationId: string, command: OrganizationCommand) =>
     executeCommand(tx, {
       streamId: organizationStream(organizationId),
@@ -122,6 +129,33 @@ export function organizationService(deps: CoreDeps & { transit: Transit }) {
         assertMayGrant(caller, access.orgRole, await currentRole(tx, organizationId, userId));
         await run(tx, caller, organizationId, { type: "RemoveOrgMember", userId });
       });
+    },
+
+    /**
+     * Deletes the organization for good: the deletion is recorded (and its tokens revoked)
+     * first, then its transit key is destroyed, which crypto-shreds every secret it held.
+     * Organization OWNER only; `confirmSlug` must repeat the slug.
+     */
+    async delete(caller: Caller, organizationId: string, confirmSlug: string) {
+      const slug = await inTransaction(deps.db, async (tx) => {
+        const access = await requireOrgAccess(tx, caller.actor, organizationId);
+        if (caller.actor.kind !== "user" || access.orgRole !== "OWNER") {
+          throw new ForbiddenError("Only an organization OWNER can delete the organization");
+        }
+        const { slug } = await tx.organization.findUniqueOrThrow({
+          where: { id: organizationId },
+          select: { slug: true },
+        });
+        await run(tx, caller, organizationId, {
+          type: "DeleteOrganization",
+          organizationId,
+          slug,
+          confirmSlug,
+        });
+        return slug;
+      });
+      await deps.destroyKey(organizationId, caller.metadata);
+      return slug;
     },
   };
 }

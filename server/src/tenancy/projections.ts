@@ -49,6 +49,15 @@ export function projectOrganization(organizationId: string) {
             data: { role: event.data.to },
           });
           break;
+        case "OrganizationDeleted":
+          // Its tokens stop working at once; its secrets become undecryptable once the
+          // transit key is destroyed right after this commit (crypto-shredding).
+          await tx.organization.update({ where: { id: organizationId }, data: { deletedAt: now } });
+          await tx.apiToken.updateMany({
+            where: { organizationId, revokedAt: null },
+            data: { revokedAt: now },
+          });
+          break;
         case "OrgMemberRemoved":
           // Leaving the organization ends every workspace membership in it too.
           await tx.workspaceMember.deleteMany({

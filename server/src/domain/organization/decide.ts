@@ -16,7 +16,9 @@ export type OrganizationCommand =
     }
   | { type: "AddOrgMember"; userId: string; role: OrgRole }
   | { type: "ChangeOrgMemberRole"; userId: string; role: OrgRole }
-  | { type: "RemoveOrgMember"; userId: string };
+  | { type: "RemoveOrgMember"; userId: string }
+  /** `confirmSlug` must repeat the slug: deletion destroys every secret for good. */
+  | { type: "DeleteOrganization"; organizationId: string; slug: string; confirmSlug: string };
 
 export function decideOrganization(
   command: OrganizationCommand,
@@ -46,6 +48,21 @@ export function decideOrganization(
       if (requireMember(state, command.userId) === "OWNER")
         assertAnotherOwner(state, command.userId, "remove");
       return [{ type: "OrgMemberRemoved", data: { userId: command.userId } }];
+    case "DeleteOrganization":
+      if (command.confirmSlug !== command.slug) {
+        throw ValidationError.fromIssues([
+          {
+            path: "confirmSlug",
+            message: `type the organization's slug (${command.slug}) to confirm`,
+          },
+        ]);
+      }
+      return [
+        {
+          type: "OrganizationDeleted",
+          data: { organizationId: command.organizationId, slug: command.slug },
+        },
+      ];
     default:
       return assertNever(command);
   }

@@ -7,6 +7,7 @@ export type OrganizationEvent =
     }
   | { type: "OrgMemberAdded"; data: { userId: string; role: OrgRole } }
   | { type: "OrgMemberRoleChanged"; data: { userId: string; from: OrgRole; to: OrgRole } }
-  | { type: "OrgMemberRemoved"; data: { userId: string } };
+  | { type: "OrgMemberRemoved"; data: { userId: string } }
+  | { type: "OrganizationDeleted"; data: { organizationId: string; slug: string } };
 
 export const organizationStream = (organizationId: string) => `organization-${organizationId}`;

@@ -21,6 +21,9 @@ export function evolveOrganization(
       const { [event.data.userId]: _removed, ...members } = state.members;
       return { ...state, members };
     }
+    case "OrganizationDeleted":
+      // A deleted organization no longer exists for any command.
+      return { ...state, exists: false };
     default:
       return assertNever(event);
   }

@@ -1,0 +1,101 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApp } from "../server/src/app/createApp.ts";
+import type { Caller } from "../server/src/CoreDeps.ts";
+import { createPrismaClient, type Db } from "../server/src/db/database.ts";
+import { startEmbeddedPostgres } from "../server/src/db/embeddedPostgres.ts";
+import {
+  applyMigrations,
+  ensureAppLogin,
+  ensureDatabase,
+  withDatabase,
+} from "../server/src/db/migrate.ts";
+import { inTransaction } from "../server/src/eventstore/executeCommand.ts";
+import { createLogger } from "../server/src/logger.ts";
+import { freePort } from "../server/src/net/freePort.ts";
+import { registerUser } from "../server/src/tenancy/users.ts";
+import { LocalTransit } from "../server/src/transit/LocalTransit.ts";
+import { PrismaKeyringStore } from "../server/src/transit/PrismaKeyringStore.ts";
+
+/**
+ * A throwaway embedded PostgreSQL with the migrations applied and the real app on top
+ * (LocalTransit), plus one owner with an organization and a workspace: what the benches
+ * measure against. `onQuery` sees every SQL statement the app's Prisma client sends.
+ */
+export async function startBenchApp(options: { tuning?: { rewrapBatchSize?: number } } = {}) {
+  const runDirectory = await mkdtemp(join(tmpdir(), "coffer-bench-"));
+  await chmod(runDirectory, 0o711); // as root, the postgres OS user must reach data/
+  const server = await startEmbeddedPostgres({
+    dir: join(runDirectory, "data"),
+    port: await freePort(),
+    persistent: false,
+    durable: false,
+    log: { info: () => undefined, warn: () => undefined },
+  });
+  await ensureDatabase(server.adminUrl, "coffer_bench");
+  const adminUrl = withDatabase(server.adminUrl, "coffer_bench");
+  await applyMigrations(adminUrl);
+  const login = { user: "coffer_bench_app", password: randomUUID() };
+  await ensureAppLogin(adminUrl, login);
+  let statements = 0;
+  const db: Db = createPrismaClient(
+    withDatabase(server.adminUrl, "coffer_bench", login),
+    8,
+    () => statements++,
+  );
+  const transit = new LocalTransit(new PrismaKeyringStore(db, randomBytes(32)));
+  const app = createApp({
+    db,
+    logger: createLogger("silent"),
+    transit,
+    sessionTtlMs: 3_600_000,
+    secureCookie: false,
+    ...(options.tuning ? { tuning: options.tuning } : {}),
+  });
+
+  const userId = randomUUID();
+  const password = randomUUID();
+  const email = `bench-${userId.slice(0, 8)}@example.test`;
+  await inTransaction(db, (tx) =>
+    registerUser(tx, {
+      userId,
+      email,
+      name: "Bench",
+      password,
+      metadata: { actor: { kind: "system", id: "bench" } },
+      now: new Date(),
+    }),
+  );
+  const caller: Caller = {
+    actor: { kind: "user", userId, sessionId: "bench" },
+    metadata: { actor: { kind: "user", id: userId } },
+  };
+  const organizationId = await app.services.organizations.create(caller, { name: "Bench" });
+  const workspaceId = await app.services.workspaces.create(caller, organizationId, {
+    name: "Bench",
+  });
+  const session = await app.services.sessions.signIn(email, password, {});
+
+  return {
+    db,
+    transit,
+    app,
+    caller,
+    organizationId,
+    workspaceId,
+    cookie: `coffer_session=${session.token}`,
+    /** SQL statements sent since the last call. */
+    takeStatementCount() {
+      const n = statements;
+      statements = 0;
+      return n;
+    },
+    async stop() {
+      await db.$disconnect();
+      await server.stop();
+      await rm(runDirectory, { recursive: true, force: true });
+    },
+  };
+}
