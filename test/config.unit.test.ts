@@ -51,6 +51,18 @@ describe("loadConfig", () => {
     ).toThrow(/at least 12/);
   });
 
+  it("takes an optional STS endpoint, reporting a bad one with the other problems", () => {
+    expect(loadConfig({}).aws).toEqual({ stsEndpoint: undefined });
+    expect(loadConfig({ AWS_STS_ENDPOINT: "https://sts.eu-west-1.amazonaws.com" }).aws).toEqual({
+      stsEndpoint: "https://sts.eu-west-1.amazonaws.com",
+    });
+    const problems = configError({ PORT: "seventy", AWS_STS_ENDPOINT: "sts.local" }).problems;
+    expect(problems).toEqual([
+      expect.stringMatching(/^PORT:/),
+      expect.stringMatching(/^AWS_STS_ENDPOINT:/),
+    ]);
+  });
+
   describe("transit", () => {
     const masterKey = Buffer.alloc(32, 7).toString("base64");
 

@@ -207,6 +207,14 @@ describe("mutations", () => {
     },
   );
 
+  it("rotateAwsExternalId on another tenant's workspace answers as for a missing one", async () => {
+    await expectIndistinguishable(
+      `mutation($id: ID!) { rotateAwsExternalId(workspaceId: $id) { ${ERR} } }`,
+      { id: b.workspaceId },
+      { id: missing("Workspace") },
+    );
+  });
+
   it("a member of another organization looks like a missing user inside ours", async () => {
     const query = `mutation($i: ChangeOrganizationMemberRoleInput!) { changeOrganizationMemberRole(input: $i) { ${ERR} } }`;
     const onB = await t.gql(

@@ -343,3 +343,33 @@ describe("a command whose event cannot be written changes nothing", () => {
     }
   });
 });
+
+describe("the AWS external id", () => {
+  it("is shown to workspace admins only, and rotates with an event", async () => {
+    const tenant = await t.createTenant();
+    const editor = await t.addMember(tenant, "MEMBER", "EDITOR");
+    const read = (auth: { cookie: string }) =>
+      t.gql(
+        `query($id: ID!) { workspace(id: $id) { awsExternalId } }`,
+        { id: tenant.workspaceId },
+        auth,
+      );
+    const before = (await read(tenant.session)).data.workspace.awsExternalId;
+    expect(before).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect((await read(editor.session)).data.workspace.awsExternalId).toBeNull();
+    const rotate = (auth: { cookie: string }) =>
+      t.gql(
+        `mutation($id: ID!) { rotateAwsExternalId(workspaceId: $id) { __typename ... on MutationRotateAwsExternalIdSuccess { data { awsExternalId } } } }`,
+        { id: tenant.workspaceId },
+        auth,
+      );
+    expect((await rotate(editor.session)).data.rotateAwsExternalId.__typename).toBe(
+      "ForbiddenError",
+    );
+    const mark = await headPosition();
+    const after = (await rotate(tenant.session)).data.rotateAwsExternalId.data.awsExternalId;
+    expect(after).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(after).not.toBe(before);
+    expect(await eventTypesSince(mark)).toEqual(["AwsExternalIdRotated"]);
+  });
+});

@@ -50,6 +50,7 @@ const schema = z.object({
       "must be the base64 encoding of exactly 32 bytes (for example `openssl rand -base64 32`)",
     )
     .optional(),
+  AWS_STS_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 /** Vault authentication: one of a token, a token file (re-read when it changes), AppRole. */
@@ -88,6 +89,8 @@ export type Config = {
     workspaceName: string;
   };
   transit: TransitConfig;
+  /** STS for dynamic AWS credentials; the SDK's regional endpoint unless overridden. */
+  aws: { stsEndpoint: string | undefined };
 };
 
 export class ConfigError extends Error {
@@ -151,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           masterKey:
             c.COFFER_MASTER_KEY === undefined ? undefined : decodeMasterKey(c.COFFER_MASTER_KEY),
         },
+    aws: { stsEndpoint: c.AWS_STS_ENDPOINT },
   };
 }
 

@@ -10,6 +10,9 @@ import { startEmbeddedPostgres } from "./db/embeddedPostgres.ts";
 import { applyMigrations, ensureAppLogin, ensureDatabase, withDatabase } from "./db/migrate.ts";
 import { createHttpServer } from "./http/httpServer.ts";
 import { createTransit } from "./transit/createTransit.ts";
+import { createAssumeRole } from "./aws/assumeRole.ts";
+import { awsDynamicCredentials } from "./aws/awsDynamicCredentials.ts";
+import { createStsClients } from "./aws/createStsClients.ts";
 import { createLogger, type Logger } from "./logger.ts";
 
 /** The one composition root: reads config, builds clients, starts servers. */
@@ -34,10 +37,12 @@ async function main(): Promise<void> {
 
   const transit = await createTransit(config.transit, { db, dataDir: config.dataDir, logger });
   shutdown.unshift(() => transit.stop());
+  const assumeRole = createAssumeRole(createStsClients({ endpoint: config.aws.stsEndpoint }));
   const app = createApp({
     db,
     logger,
     transit: transit.transit,
+    dynamic: awsDynamicCredentials({ db, assumeRole }),
     sessionTtlMs: config.session.ttlMs,
     secureCookie: config.session.secureCookie,
   });

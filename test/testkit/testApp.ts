@@ -8,6 +8,7 @@ import { registerUser } from "../../server/src/tenancy/users.ts";
 import { LocalTransit } from "../../server/src/transit/LocalTransit.ts";
 import { PrismaKeyringStore } from "../../server/src/transit/PrismaKeyringStore.ts";
 import type { Transit } from "../../server/src/transit/Transit.ts";
+import type { DynamicCredentials } from "../../server/src/resolution/dynamicCredentials.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
 export type GqlResult<T = Record<string, any>> = {
@@ -34,10 +35,12 @@ export async function startTestApp(
     clock?: () => Date;
     transit?: (local: Transit) => Transit;
     tuning?: { keepVersions?: number; rewrapBatchSize?: number };
+    dynamic?: (db: Db) => DynamicCredentials;
   } = {},
 ) {
   const database: TestDatabase = await createTestDatabase();
-  const db: Db = createPrismaClient(database.appUrl, 4);
+  let statements = 0;
+  const db: Db = createPrismaClient(database.appUrl, 4, () => statements++);
   const logs: string[] = [];
   const responses: string[] = [];
   const sink = new Writable({
@@ -58,6 +61,7 @@ export async function startTestApp(
     secureCookie: false,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.tuning ? { tuning: options.tuning } : {}),
+    ...(options.dynamic ? { dynamic: options.dynamic(db) } : {}),
   });
 
   async function gql<T = Record<string, any>>(
@@ -198,6 +202,12 @@ export async function startTestApp(
     database,
     app,
     transit,
+    /** SQL statements the app sent since the last call. */
+    takeStatementCount() {
+      const n = statements;
+      statements = 0;
+      return n;
+    },
     logs,
     responses,
     gql,

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../db/database.ts";
 import { createGraphQLServer } from "../graphql/yoga.ts";
 import type { Logger } from "../logger.ts";
+import type { DynamicCredentials } from "../resolution/dynamicCredentials.ts";
 import type { Transit } from "../transit/Transit.ts";
 import { createServices } from "./createServices.ts";
 
@@ -12,6 +13,8 @@ export function createApp(options: {
   sessionTtlMs: number;
   secureCookie: boolean;
   transit: Transit;
+  /** Credentials minted at resolution time (AWS role assumption); none when omitted. */
+  dynamic?: DynamicCredentials;
   /** Knobs with production defaults that tests turn down (version retention, batch sizes). */
   tuning?: { keepVersions?: number; rewrapBatchSize?: number };
   clock?: () => Date;
@@ -27,6 +30,7 @@ export function createApp(options: {
     transit: options.transit,
     logger: options.logger,
     ...options.tuning,
+    ...(options.dynamic ? { dynamic: options.dynamic } : {}),
   });
   const yoga = createGraphQLServer({
     db: options.db,

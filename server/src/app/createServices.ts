@@ -4,6 +4,8 @@ import { secretService } from "../secrets/secretService.ts";
 import type { Transit } from "../transit/Transit.ts";
 import type { Logger } from "../logger.ts";
 import { transitKeyService } from "../secrets/transitKeyService.ts";
+import { noDynamicCredentials, type DynamicCredentials } from "../resolution/dynamicCredentials.ts";
+import { resolutionService } from "../resolution/resolutionService.ts";
 import { apiTokenService } from "../tenancy/apiTokens.ts";
 import { organizationService } from "../tenancy/organizations.ts";
 import { workspaceService } from "../tenancy/workspaces.ts";
@@ -17,6 +19,7 @@ export function createServices(
     transit: Transit;
     logger: Logger;
     keepVersions?: number | undefined;
+    dynamic?: DynamicCredentials | undefined;
     rewrapBatchSize?: number | undefined;
   },
 ) {
@@ -28,6 +31,12 @@ export function createServices(
   });
   return {
     transitKeys,
+    resolution: resolutionService({
+      ...deps,
+      transit: options.transit,
+      logger: options.logger,
+      dynamic: options.dynamic ?? noDynamicCredentials,
+    }),
     secrets: secretService({
       ...deps,
       transit: options.transit,

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { CoreDeps } from "../CoreDeps.ts";
 import { organizationKeyName, type Transit } from "../transit/Transit.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
@@ -11,6 +10,7 @@ import { slugify } from "../domain/names.ts";
 import { generatePassword } from "../auth/passwords.ts";
 import { projectOrganization, projectWorkspace } from "../tenancy/projections.ts";
 import { registerUser } from "../tenancy/users.ts";
+import { newAwsExternalId } from "../tenancy/workspaces.ts";
 
 export type FirstRunResult = {
   email: string;
@@ -71,7 +71,7 @@ export async function ensureFirstRun(
         organizationId,
         name: options.workspaceName,
         slug: slugify(options.workspaceName) || "workspace",
-        awsExternalId: randomBytes(24).toString("base64url"),
+        awsExternalId: newAwsExternalId(),
         defaultEnvironmentId: deps.newId(),
       },
       metadata,

@@ -12,6 +12,7 @@ import "./types/AuditEvent.ts";
 import "./types/Viewer.ts";
 import "./types/Secret.ts";
 import "./types/TransitKey.ts";
+import "./types/Resolution.ts";
 import "./queries.ts";
 import "./mutations/auth.ts";
 import "./mutations/organizations.ts";
@@ -19,5 +20,6 @@ import "./mutations/workspaces.ts";
 import "./mutations/apiTokens.ts";
 import "./mutations/secrets.ts";
 import "./mutations/transitKeys.ts";
+import "./mutations/resolution.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,3 +1,4 @@
+import { isAwsRoleArn } from "../aws/roleArn.ts";
 import type { FieldIssue } from "../errors/ValidationError.ts";
 
 /**
@@ -27,7 +28,6 @@ export type CredentialTemplate = {
   crossKeyRule?: (values: Readonly<Record<string, string>>) => string | null;
 };
 
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 const url = (value: string): string | null => {
@@ -46,7 +46,7 @@ const awsKeys: TemplateKey[] = [
     name: "AWS_ROLE_ARN",
     description: "Role to assume with STS (recommended); Coffer passes the workspace's external id",
     check: (v) =>
-      ROLE_ARN.test(v)
+      isAwsRoleArn(v)
         ? null
         : "must be an IAM role ARN such as arn:aws:iam::123456789012:role/Name",
   },

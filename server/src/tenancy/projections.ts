@@ -123,6 +123,12 @@ export function projectWorkspace(workspaceId: string) {
             data: { role: event.data.to },
           });
           break;
+        case "AwsExternalIdRotated":
+          await tx.workspace.update({
+            where: { id: workspaceId },
+            data: { awsExternalId: event.data.awsExternalId },
+          });
+          break;
         case "WorkspaceMemberRemoved":
           await tx.workspaceMember.delete({
             where: { workspaceId_userId: { workspaceId, userId: event.data.userId } },

@@ -72,7 +72,7 @@ export function workspaceService(deps: CoreDeps) {
           organizationId,
           name: input.name,
           slug: input.slug ?? (slugify(input.name) || "workspace"),
-          awsExternalId: randomBytes(24).toString("base64url"),
+          awsExternalId: newAwsExternalId(),
           defaultEnvironmentId: deps.newId(),
         });
       });
@@ -121,6 +121,17 @@ export function workspaceService(deps: CoreDeps) {
       }));
     },
 
+    /**
+     * A new AWS external id: roles whose trust policy requires the old one stop being
+     * assumable until the customer updates the policy (the point of rotating it).
+     */
+    async rotateAwsExternalId(caller: Caller, workspaceId: string) {
+      await asWorkspaceAdmin(caller, workspaceId, "Rotating the AWS external id", async () => ({
+        type: "RotateAwsExternalId",
+        awsExternalId: newAwsExternalId(),
+      }));
+    },
+
     async removeMember(caller: Caller, workspaceId: string, userId: string) {
       await asWorkspaceAdmin(caller, workspaceId, "Removing workspace members", async () => ({
         type: "RemoveWorkspaceMember",
@@ -128,4 +139,9 @@ export function workspaceService(deps: CoreDeps) {
       }));
     },
   };
+}
+
+/** 32 URL-safe characters: within STS's ExternalId limits (2–1224, [\w+=,.@:/-]). */
+export function newAwsExternalId(): string {
+  return randomBytes(24).toString("base64url");
 }

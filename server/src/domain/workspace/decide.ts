@@ -21,7 +21,8 @@ export type WorkspaceCommand =
   | { type: "DeleteEnvironment"; name: string }
   | { type: "AddWorkspaceMember"; userId: string; role: WorkspaceRole }
   | { type: "ChangeWorkspaceMemberRole"; userId: string; role: WorkspaceRole }
-  | { type: "RemoveWorkspaceMember"; userId: string };
+  | { type: "RemoveWorkspaceMember"; userId: string }
+  | { type: "RotateAwsExternalId"; awsExternalId: string };
 
 export function decideWorkspace(
   command: WorkspaceCommand,
@@ -88,6 +89,8 @@ export function decideWorkspace(
     case "RemoveWorkspaceMember":
       if (!state.members[command.userId]) throw new NotFoundError("Member");
       return [{ type: "WorkspaceMemberRemoved", data: { userId: command.userId } }];
+    case "RotateAwsExternalId":
+      return [{ type: "AwsExternalIdRotated", data: { awsExternalId: command.awsExternalId } }];
     default:
       return assertNever(command);
   }

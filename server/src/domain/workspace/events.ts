@@ -18,6 +18,8 @@ export type WorkspaceEvent =
       type: "WorkspaceMemberRoleChanged";
       data: { userId: string; from: WorkspaceRole; to: WorkspaceRole };
     }
-  | { type: "WorkspaceMemberRemoved"; data: { userId: string } };
+  | { type: "WorkspaceMemberRemoved"; data: { userId: string } }
+  /** The external id is not a secret (customers put it in trust policies), so it is recorded. */
+  | { type: "AwsExternalIdRotated"; data: { awsExternalId: string } };
 
 export const workspaceStream = (workspaceId: string) => `workspace-${workspaceId}`;

@@ -36,6 +36,8 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       const { [event.data.userId]: _removed, ...members } = state.members;
       return { ...state, members };
     }
+    case "AwsExternalIdRotated":
+      return state;
     default:
       return assertNever(event);
   }

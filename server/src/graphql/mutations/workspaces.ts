@@ -142,3 +142,19 @@ builder.mutationField("removeWorkspaceMember", (t) =>
     },
   }),
 );
+
+builder.mutationField("rotateAwsExternalId", (t) =>
+  t.field({
+    type: WorkspaceRef,
+    description:
+      "Gives the workspace a new AWS external id; trust policies must then be updated. Workspace admins only.",
+    authScopes: { authenticated: true },
+    errors: { types: COMMAND_ERRORS },
+    args: { workspaceId: t.arg.id() },
+    resolve: async (_root, args, ctx) => {
+      const workspaceId = localId(args.workspaceId, "Workspace");
+      await ctx.services.workspaces.rotateAwsExternalId(callerOf(ctx), workspaceId);
+      return ctx.db.workspace.findUniqueOrThrow({ where: { id: workspaceId } });
+    },
+  }),
+);

@@ -46,9 +46,14 @@ builder.node(WorkspaceRef, {
     name: t.exposeString("name"),
     slug: t.exposeString("slug"),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
-    awsExternalId: t.exposeString("awsExternalId", {
+    awsExternalId: t.string({
+      nullable: true,
       description:
-        "Put this in the trust policy of AWS roles that Coffer assumes for this workspace",
+        "Put this in the trust policy of AWS roles that Coffer assumes for this workspace. Workspace admins only (null otherwise).",
+      resolve: async (w, _args, ctx) => {
+        const access = ctx.actor ? await loadWorkspaceAccess(ctx.db, ctx.actor, w.id) : null;
+        return access?.permissions.has("admin") ? w.awsExternalId : null;
+      },
     }),
     organization: t.field({
       type: OrganizationRef,

@@ -1,0 +1,445 @@
+import type { Caller, CoreDeps } from "../CoreDeps.ts";
+import type { Tx } from "../db/database.ts";
+import { loadWorkspaceAccess, requirePermission, requireWorkspaceAccess } from "../authz/access.ts";
+import { DEFAULT_ENVIRONMENT, ENVIRONMENT_NAME } from "../domain/names.ts";
+import {
+  usageStream,
+  type UsageEvent,
+  type UsagePurpose,
+  type UsedSecret,
+} from "../domain/usage/events.ts";
+import { NotFoundError } from "../errors/NotFoundError.ts";
+import { ValidationError } from "../errors/ValidationError.ts";
+import { appendToStream } from "../eventstore/append.ts";
+import type { Logger } from "../logger.ts";
+import { SECRET_KEY, SECRET_NAME } from "../secrets/limits.ts";
+import { decodeSecretPayload } from "../secrets/secretPayload.ts";
+import { organizationKeyName, type Transit } from "../transit/Transit.ts";
+import { AuditUnavailableError } from "./AuditUnavailableError.ts";
+import { CredentialNotFoundError } from "./CredentialNotFoundError.ts";
+import { findSecretRefs, refId, substitute, type SecretRef } from "./expressions.ts";
+import {
+  choose,
+  lookupSecrets,
+  otherEnvironments,
+  pairKey,
+  usableScopeKeys,
+  type Candidate,
+} from "./lookupSecrets.ts";
+import type { DynamicCredentials } from "./dynamicCredentials.ts";
+
+export type ResolveInput = {
+  workspaceId?: string | null | undefined;
+  arguments?: unknown;
+  refs?: readonly SecretRef[] | null | undefined;
+  environment?: string | null | undefined;
+  defaultEnvironment?: string | null | undefined;
+  onBehalfOfUser?: string | null | undefined;
+  purpose?:
+    | {
+        workflowId?: string | null | undefined;
+        runId?: string | null | undefined;
+        actionRef?: string | null | undefined;
+      }
+    | null
+    | undefined;
+};
+
+export type ResolvedValue = SecretRef & {
+  secretId: string;
+  scope: Candidate["scope"];
+  environment: string;
+  version: number;
+  dynamic: string | null;
+  value: string;
+};
+
+/**
+ * What platforms call when an action runs: parse the expressions, look every name up in
+ * one query (personal → workspace → organization, in the selected environment), decrypt
+ * in one transit batch, mint dynamic credentials, then make the usage event durable —
+ * and only then hand the values out (fail-closed).
+ */
+export function resolutionService(
+  deps: CoreDeps & { transit: Transit; logger: Logger; dynamic: DynamicCredentials },
+) {
+  /** The workspace comes from a workspace token; other callers name one they may resolve in. */
+  async function target(caller: Caller, input: ResolveInput) {
+    const actor = caller.actor;
+    const workspaceId =
+      actor.kind === "token" && actor.workspaceId ? actor.workspaceId : input.workspaceId;
+    if (!workspaceId || (input.workspaceId && input.workspaceId !== workspaceId))
+      throw new NotFoundError("Workspace");
+    const access = await requireWorkspaceAccess(deps.db, actor, workspaceId);
+    requirePermission(access, "secrets:resolve", "Resolving secrets");
+    let onBehalfOf: string | null = actor.kind === "user" ? actor.userId : null;
+    if (input.onBehalfOfUser) {
+      if (actor.kind === "user" && input.onBehalfOfUser !== actor.userId)
+        throw new ValidationError("A user resolves on their own behalf only");
+      const member = /^[0-9a-f-]{36}$/i.test(input.onBehalfOfUser)
+        ? await loadWorkspaceAccess(
+            deps.db,
+            { kind: "user", userId: input.onBehalfOfUser, sessionId: "" },
+            workspaceId,
+          )
+        : null;
+      if (!member)
+        throw ValidationError.fromIssues([
+          { path: "onBehalfOfUser", message: "is not a member of this workspace" },
+        ]);
+      onBehalfOf = input.onBehalfOfUser;
+    }
+    const environment = input.environment ?? input.defaultEnvironment ?? DEFAULT_ENVIRONMENT;
+    if (!ENVIRONMENT_NAME.test(environment))
+      throw ValidationError.fromIssues([
+        { path: "environment", message: "is not a valid environment name" },
+      ]);
+    return { organizationId: access.organizationId, workspaceId, environment, onBehalfOf };
+  }
+
+  function refsOf(input: {
+    arguments?: unknown;
+    refs?: readonly SecretRef[] | null | undefined;
+  }): SecretRef[] {
+    const refs = new Map(findSecretRefs(input.arguments ?? null).map((r) => [refId(r), r]));
+    for (const ref of input.refs ?? []) {
+      if (!SECRET_NAME.test(ref.name) || !SECRET_KEY.test(ref.key)) {
+        throw ValidationError.fromIssues([
+          {
+            path: `refs.${ref.name}.${ref.key}`.slice(0, 160),
+            message: "is not a valid secret name and key",
+          },
+        ]);
+      }
+      refs.set(refId(ref), { name: ref.name, key: ref.key });
+    }
+    return [...refs.values()];
+  }
+
+  /**
+   * Which refs the chosen secrets answer, which are missing, and which names have no
+   * secret at all in the environment (only those get "exists elsewhere" hints: for a
+   * missing key of an existing secret, another environment is not the answer).
+   */
+  function match(refs: SecretRef[], environment: string, chosen: Map<string, Candidate>) {
+    const found: { ref: SecretRef; secret: Candidate }[] = [];
+    const missing: SecretRef[] = [];
+    const absent = new Set<string>();
+    for (const ref of refs) {
+      const secret = chosen.get(pairKey(environment, ref.name));
+      if (!secret) absent.add(ref.name);
+      if (secret && (secret.keyNames.includes(ref.key) || deps.dynamic.provides(secret, ref.key)))
+        found.push({ ref, secret });
+      else missing.push(ref);
+    }
+    return { found, missing, absentNames: [...absent] };
+  }
+
+  async function record(
+    organizationId: string,
+    workspaceId: string,
+    event: UsageEvent,
+    caller: Caller,
+    project?: (tx: Tx, position: bigint) => Promise<void>,
+  ) {
+    await deps.db.$transaction(async (tx) => {
+      const [stored] = await appendToStream(tx, {
+        streamId: usageStream(workspaceId),
+        organizationId,
+        expectedVersion: "any",
+        events: [event],
+        metadata: caller.metadata,
+        now: deps.clock(),
+      });
+      if (project) await project(tx, stored!.position);
+    });
+  }
+
+  async function fail(
+    caller: Caller,
+    t: Awaited<ReturnType<typeof target>>,
+    purpose: UsagePurpose,
+    reason: string,
+    missing: string[],
+    error: Error,
+  ): Promise<never> {
+    try {
+      await record(
+        t.organizationId,
+        t.workspaceId,
+        {
+          type: "SecretsResolutionFailed",
+          data: {
+            workspaceId: t.workspaceId,
+            environment: t.environment,
+            onBehalfOf: t.onBehalfOf,
+            purpose,
+            reason,
+            missing,
+          },
+        },
+        caller,
+      );
+    } catch (auditError) {
+      deps.logger.error({ err: String(auditError) }, "a failed resolution could not be audited");
+    }
+    throw error;
+  }
+
+  return {
+    async resolve(caller: Caller, input: ResolveInput) {
+      const t = await target(caller, input);
+      const refs = refsOf(input);
+      const purpose: UsagePurpose = {
+        workflowId: input.purpose?.workflowId ?? null,
+        runId: input.purpose?.runId ?? null,
+        actionRef: input.purpose?.actionRef ?? null,
+      };
+      if (refs.length === 0)
+        return {
+          environment: t.environment,
+          arguments: input.arguments ?? null,
+          values: [] as ResolvedValue[],
+          usageEventPosition: null,
+        };
+
+      const scopeKeys = usableScopeKeys(t.workspaceId, t.onBehalfOf);
+      const names = [...new Set(refs.map((r) => r.name))];
+      const candidates = await lookupSecrets(deps.db, {
+        organizationId: t.organizationId,
+        scopeKeys,
+        pairs: names.map((name) => ({ environment: t.environment, name })),
+        withCiphertext: true,
+      });
+      const { found, missing, absentNames } = match(refs, t.environment, choose(candidates));
+      if (missing.length > 0) {
+        const hints = await otherEnvironments(
+          deps.db,
+          t.organizationId,
+          scopeKeys,
+          absentNames,
+          t.environment,
+        );
+        const declared =
+          (await deps.db.environment.count({
+            where: { workspaceId: t.workspaceId, name: t.environment },
+          })) > 0;
+        const ids = missing.map(refId);
+        return fail(
+          caller,
+          t,
+          purpose,
+          "credential_not_found",
+          ids,
+          new CredentialNotFoundError(t.environment, ids, hints, declared),
+        );
+      }
+
+      // One transit call for every secret used.
+      const secrets = [...new Map(found.map((f) => [f.secret.id, f.secret])).values()];
+      const plaintexts = await deps.transit.decrypt(
+        organizationKeyName(t.organizationId),
+        secrets.map((s) => s.ciphertext!),
+      );
+      const valuesBySecret = new Map(
+        secrets.map((s, i) => [
+          s.id,
+          decodeSecretPayload(plaintexts[i]!, {
+            organizationId: t.organizationId,
+            secretId: s.id,
+            version: s.currentVersion,
+          }),
+        ]),
+      );
+
+      // Dynamic credentials (AWS role assumption) replace stored ones before anything is recorded.
+      const dynamicKinds = new Map<string, string>();
+      for (const secret of secrets) {
+        const keys = found.filter((f) => f.secret.id === secret.id).map((f) => f.ref.key);
+        try {
+          const minted = await deps.dynamic.mint(secret, valuesBySecret.get(secret.id)!, keys, {
+            workspaceId: t.workspaceId,
+            runId: purpose.runId,
+          });
+          if (minted) {
+            valuesBySecret.set(secret.id, minted.values);
+            dynamicKinds.set(secret.id, minted.kind);
+          }
+        } catch (error) {
+          return fail(
+            caller,
+            t,
+            purpose,
+            "dynamic_credentials_failed",
+            keys.map((k) => `${secret.name}.${k}`),
+            error as Error,
+          );
+        }
+      }
+
+      const used: UsedSecret[] = secrets.map((s) => ({
+        secretId: s.id,
+        name: s.name,
+        scope: s.scope,
+        environment: s.environment,
+        version: s.currentVersion,
+        keyNames: found
+          .filter((f) => f.secret.id === s.id)
+          .map((f) => f.ref.key)
+          .sort(),
+        dynamic: dynamicKinds.get(s.id) ?? null,
+      }));
+      const now = deps.clock();
+      let position: bigint | null = null;
+      try {
+        await record(
+          t.organizationId,
+          t.workspaceId,
+          {
+            type: "SecretsResolved",
+            data: {
+              workspaceId: t.workspaceId,
+              environment: t.environment,
+              onBehalfOf: t.onBehalfOf,
+              purpose,
+              secrets: used,
+            },
+          },
+          caller,
+          async (tx, p) => {
+            position = p;
+            const actor = caller.metadata.actor;
+            await tx.secretUsage.createMany({
+              data: used.map((u) => ({
+                id: deps.newId(),
+                secretId: u.secretId,
+                organizationId: t.organizationId,
+                workspaceId: t.workspaceId,
+                environment: u.environment,
+                version: u.version,
+                keyNames: u.keyNames,
+                actorKind: actor.kind,
+                actorId: actor.id,
+                onBehalfOf: t.onBehalfOf,
+                workflowId: purpose.workflowId,
+                runId: purpose.runId,
+                actionRef: purpose.actionRef,
+                eventPosition: p,
+                usedAt: now,
+              })),
+            });
+            await tx.secret.updateMany({
+              where: { id: { in: used.map((u) => u.secretId) } },
+              data: { lastUsedAt: now },
+            });
+          },
+        );
+      } catch (error) {
+        deps.logger.error(
+          { err: error instanceof Error ? error.message : String(error) },
+          "usage event not recorded; no values returned",
+        );
+        throw new AuditUnavailableError();
+      }
+
+      // Only now, with the usage durable, do values leave.
+      const values: ResolvedValue[] = found.map(({ ref, secret }) => ({
+        ...ref,
+        secretId: secret.id,
+        scope: secret.scope,
+        environment: secret.environment,
+        version: secret.currentVersion,
+        dynamic: dynamicKinds.get(secret.id) ?? null,
+        value: valuesBySecret.get(secret.id)![ref.key]!,
+      }));
+      const byRef = new Map(values.map((v) => [refId(v), v.value]));
+      return {
+        environment: t.environment,
+        arguments:
+          input.arguments === undefined
+            ? null
+            : substitute(input.arguments, (ref) => byRef.get(refId(ref))!),
+        values,
+        usageEventPosition: position as bigint | null,
+      };
+    },
+
+    /** The same parsing and lookup, per action, without decrypting or recording anything. */
+    async check(
+      caller: Caller,
+      input: Omit<ResolveInput, "arguments" | "refs" | "environment" | "purpose"> & {
+        actions: {
+          actionRef?: string | null;
+          arguments?: unknown;
+          refs?: readonly SecretRef[] | null;
+          environment?: string | null;
+        }[];
+      },
+    ) {
+      const base = await target(caller, { ...input, environment: null });
+      const scopeKeys = usableScopeKeys(base.workspaceId, base.onBehalfOf);
+      const actions = input.actions.map((action, i) => {
+        const environment = action.environment ?? base.environment;
+        if (!ENVIRONMENT_NAME.test(environment))
+          throw ValidationError.fromIssues([
+            { path: `actions[${i}].environment`, message: "is not a valid environment name" },
+          ]);
+        let refs: SecretRef[];
+        try {
+          refs = refsOf(action);
+        } catch (error) {
+          if (error instanceof ValidationError)
+            throw ValidationError.fromIssues(
+              error.issues.map((issue) => ({ ...issue, path: `actions[${i}].${issue.path}` })),
+            );
+          throw error;
+        }
+        return { actionRef: action.actionRef ?? null, environment, refs };
+      });
+      const pairs = [
+        ...new Map(
+          actions.flatMap((a) =>
+            a.refs.map((r) => [
+              pairKey(a.environment, r.name),
+              { environment: a.environment, name: r.name },
+            ]),
+          ),
+        ).values(),
+      ];
+      const chosen = choose(
+        await lookupSecrets(deps.db, {
+          organizationId: base.organizationId,
+          scopeKeys,
+          pairs,
+          withCiphertext: false,
+        }),
+      );
+      return Promise.all(
+        actions.map(async (action) => {
+          const { found, missing, absentNames } = match(action.refs, action.environment, chosen);
+          return {
+            actionRef: action.actionRef,
+            environment: action.environment,
+            found: found.map(({ ref, secret }) => ({
+              ...ref,
+              scope: secret.scope,
+              version: secret.currentVersion,
+            })),
+            missing: missing.map(refId),
+            hints: absentNames.length
+              ? await otherEnvironments(
+                  deps.db,
+                  base.organizationId,
+                  scopeKeys,
+                  absentNames,
+                  action.environment,
+                )
+              : [],
+          };
+        }),
+      );
+    },
+  };
+}
+
+export type ResolutionService = ReturnType<typeof resolutionService>;
