@@ -253,16 +253,14 @@ describe("the seeds' examples", () => {
 
 describe("AWS role assumption", () => {
   it("assumes the role with the workspace's external id and returns the temporary keys", async () => {
-    sts
-      .on(AssumeRoleCommand)
-      .resolves({
-        Credentials: {
-          AccessKeyId: "ASIATEMPORARY1",
-          SecretAccessKey: "temp-secret-access-key-1",
-          SessionToken: "temp-session-token-1",
-          Expiration: new Date(Date.now() + 900_000),
-        },
-      });
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: {
+        AccessKeyId: "ASIATEMPORARY1",
+        SecretAccessKey: "temp-secret-access-key-1",
+        SessionToken: "temp-session-token-1",
+        Expiration: new Date(Date.now() + 900_000),
+      },
+    });
     stored.add("temp-secret-access-key-1").add("temp-session-token-1");
     await ops.configure(tenant.session, {
       workspaceId: tenant.workspaceId,
@@ -313,14 +311,12 @@ describe("AWS role assumption", () => {
   });
 
   it("turns an STS refusal into a typed, audited error with a hint", async () => {
-    sts
-      .on(AssumeRoleCommand)
-      .rejects(
-        Object.assign(new Error("User: arn:aws:iam::999:user/coffer is not authorized"), {
-          name: "AccessDenied",
-          $metadata: { httpStatusCode: 403 },
-        }),
-      );
+    sts.on(AssumeRoleCommand).rejects(
+      Object.assign(new Error("User: arn:aws:iam::999:user/coffer is not authorized"), {
+        name: "AccessDenied",
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
     await ops.configure(tenant.session, {
       workspaceId: tenant.workspaceId,
       environment: "customer_acme",

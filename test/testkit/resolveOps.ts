@@ -11,10 +11,15 @@ export const RESOLVE = `mutation($i: ResolveSecretsInput!) { resolveSecrets(inpu
 
 export function resolveOps(t: TestApp) {
   return {
-    resolve: (auth: Auth, input: Record<string, unknown>) => t.gql(RESOLVE, { i: input }, auth).then((r) => r.data?.resolveSecrets ?? r.errors),
+    resolve: (auth: Auth, input: Record<string, unknown>) =>
+      t.gql(RESOLVE, { i: input }, auth).then((r) => r.data?.resolveSecrets ?? r.errors),
     check: (auth: Auth, input: Record<string, unknown>) =>
       t
-        .gql(`query($i: CheckSecretsInput!) { checkSecrets(input: $i) { actionRef environment ready found { ref scope version } missing hints { name environments } } }`, { i: input }, auth)
+        .gql(
+          `query($i: CheckSecretsInput!) { checkSecrets(input: $i) { actionRef environment ready found { ref scope version } missing hints { name environments } } }`,
+          { i: input },
+          auth,
+        )
         .then((r) => r.data?.checkSecrets ?? r.errors),
   };
 }
