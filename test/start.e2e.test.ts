@@ -15,7 +15,14 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), "coffer-start-"));
 chmodSync(dataDir, 0o755);
 const running = new Set<ChildProcess>();
 afterAll(async () => {
-  for (const child of running) child.kill("SIGKILL");
+  // Whole process groups: npm, the server under it and its PostgreSQL, even if a test failed midway.
+  for (const child of running) {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
   await stopLeftover();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -238,6 +245,7 @@ describe("npm start", () => {
         CONSOLE_ENABLED: "false",
       },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     running.add(child);
     let output = "";

@@ -62,6 +62,17 @@ export async function loadWorkspaceAccess(
   if (!isUuid(workspaceId)) return null;
   if (actor.kind === "token") {
     if (actor.workspaceId !== null && actor.workspaceId !== workspaceId) return null;
+    // A workspace token's own workspace: issued inside its organization, and a workspace
+    // never changes organization (a deleted organization's tokens are revoked), so no query.
+    if (actor.workspaceId === workspaceId) {
+      return {
+        organizationId: actor.organizationId,
+        workspaceId,
+        orgRole: null,
+        workspaceRole: null,
+        permissions: tokenPermissions(actor.permissions),
+      };
+    }
     const workspace = await db.workspace.findUnique({
       where: { id: workspaceId },
       select: { organizationId: true },

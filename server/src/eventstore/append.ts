@@ -28,9 +28,19 @@ export async function appendToStream(
   if (events.length === 0) return [];
   await lockChain(tx, organizationId);
 
-  const [current] = await tx.$queryRaw<{ version: number | null }[]>`
-    SELECT max(stream_version) AS version FROM events WHERE stream_id = ${streamId}`;
-  const actual = current?.version ?? 0;
+  // One round trip after the lock (a statement's snapshot is taken when it starts, so the
+  // lock must be its own, earlier statement): the stream's version, the chain's head hash
+  // and the positions of the new events.
+  const [state] = organizationId
+    ? await tx.$queryRaw<{ version: number | null; head: string | null; positions: bigint[] }[]>`
+        SELECT (SELECT max(stream_version) FROM events WHERE stream_id = ${streamId}) AS version,
+               (SELECT hash FROM events WHERE organization_id = ${organizationId}::uuid ORDER BY position DESC LIMIT 1) AS head,
+               ARRAY(SELECT nextval(pg_get_serial_sequence('events', 'position')) FROM generate_series(1, ${events.length}::int)) AS positions`
+    : await tx.$queryRaw<{ version: number | null; head: string | null; positions: bigint[] }[]>`
+        SELECT (SELECT max(stream_version) FROM events WHERE stream_id = ${streamId}) AS version,
+               (SELECT hash FROM events WHERE organization_id IS NULL ORDER BY position DESC LIMIT 1) AS head,
+               ARRAY(SELECT nextval(pg_get_serial_sequence('events', 'position')) FROM generate_series(1, ${events.length}::int)) AS positions`;
+  const actual = state?.version ?? 0;
   if (
     expectedVersion === "no_stream"
       ? actual !== 0
@@ -38,17 +48,8 @@ export async function appendToStream(
   ) {
     throw new ConcurrencyError(streamId, String(expectedVersion), actual);
   }
-
-  const [head] = organizationId
-    ? await tx.$queryRaw<{ hash: string }[]>`
-        SELECT hash FROM events WHERE organization_id = ${organizationId}::uuid ORDER BY position DESC LIMIT 1`
-    : await tx.$queryRaw<{ hash: string }[]>`
-        SELECT hash FROM events WHERE organization_id IS NULL ORDER BY position DESC LIMIT 1`;
-  let prevHash = head?.hash ?? GENESIS_HASH;
-
-  const positions = await tx.$queryRaw<{ position: bigint }[]>`
-    SELECT nextval(pg_get_serial_sequence('events', 'position')) AS position
-    FROM generate_series(1, ${events.length}::int)`;
+  let prevHash = state?.head ?? GENESIS_HASH;
+  const positions = (state?.positions ?? []).map((position) => ({ position: BigInt(position) }));
 
   const stored: StoredEvent[] = events.map((event, i) => {
     const unhashed = {
@@ -97,5 +98,12 @@ function isUniqueViolation(error: Prisma.PrismaClientKnownRequestError): boolean
  */
 export async function lockChain(tx: Tx, organizationId: string | null): Promise<void> {
   const chainKey = `coffer-chain:${organizationId ?? "global"}`;
+  const held = heldLocks.get(tx) ?? new Set<string>();
+  if (held.has(chainKey)) return; // already ours until this transaction ends
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${chainKey}, 0))`;
+  held.add(chainKey);
+  heldLocks.set(tx, held);
 }
+
+/** Chain locks taken per transaction client (each interactive transaction has its own). */
+const heldLocks = new WeakMap<Tx, Set<string>>();

@@ -41,12 +41,15 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
     schema,
     graphqlEndpoint: "/graphql",
     landingPage: false,
+    // Yoga logs a few debug lines per request: format them only when someone listens.
     logging: {
-      debug: (...args) => logger.debug({ args: args.map(String) }, "yoga"),
+      debug: (...args) =>
+        logger.isLevelEnabled("debug") && logger.debug({ args: args.map(String) }, "yoga"),
       info: (...args) => logger.info({ args: args.map(String) }, "yoga"),
       warn: (...args) => logger.warn({ args: args.map(String) }, "yoga"),
       // Execution errors are either expected (typed) or logged by maskError below.
-      error: (...args) => logger.debug({ args: args.map(String) }, "yoga"),
+      error: (...args) =>
+        logger.isLevelEnabled("debug") && logger.debug({ args: args.map(String) }, "yoga"),
     },
     maskedErrors: {
       isDev: false,

@@ -309,29 +309,21 @@ export function resolutionService(
           async (tx, p) => {
             position = p;
             const actor = caller.metadata.actor;
-            await tx.secretUsage.createMany({
-              data: used.map((u) => ({
-                id: deps.newId(),
-                secretId: u.secretId,
-                organizationId: t.organizationId,
-                workspaceId: t.workspaceId,
-                environment: u.environment,
-                version: u.version,
-                keyNames: u.keyNames,
-                actorKind: actor.kind,
-                actorId: actor.id,
-                onBehalfOf: t.onBehalfOf,
-                workflowId: purpose.workflowId,
-                runId: purpose.runId,
-                actionRef: purpose.actionRef,
-                eventPosition: p,
-                usedAt: now,
-              })),
-            });
-            await tx.secret.updateMany({
-              where: { id: { in: used.map((u) => u.secretId) } },
-              data: { lastUsedAt: now },
-            });
+            // The Recent-usage rows and last-used times in one statement: this is the hot path.
+            await tx.$executeRaw`
+              WITH used AS (
+                INSERT INTO secret_usage (id, secret_id, organization_id, workspace_id, environment, version, key_names,
+                                          actor_kind, actor_id, on_behalf_of, workflow_id, run_id, action_ref, event_position, used_at)
+                SELECT u.id, u.secret_id, ${t.organizationId}::uuid, ${t.workspaceId}::uuid, u.environment, u.version,
+                       string_to_array(u.key_names, ','), ${actor.kind}, ${actor.id}, ${t.onBehalfOf}::uuid,
+                       ${purpose.workflowId}, ${purpose.runId}, ${purpose.actionRef}, ${p}, ${now}
+                FROM unnest(${used.map(() => deps.newId())}::uuid[], ${used.map((u) => u.secretId)}::uuid[],
+                            ${used.map((u) => u.environment)}::text[], ${used.map((u) => u.version)}::int[],
+                            ${used.map((u) => u.keyNames.join(","))}::text[])
+                  AS u(id, secret_id, environment, version, key_names)
+                RETURNING secret_id
+              )
+              UPDATE secrets SET last_used_at = ${now} WHERE id IN (SELECT secret_id FROM used)`;
           },
         );
       } catch (error) {

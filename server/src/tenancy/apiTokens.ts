@@ -105,8 +105,21 @@ export function apiTokenService(deps: CoreDeps) {
     async authenticate(token: string): Promise<Actor | null> {
       if (!token.startsWith(API_TOKEN_PREFIX)) return null;
       const now = deps.clock();
-      const row = await deps.db.apiToken.findUnique({ where: { tokenHash: sha256Hex(token) } });
-      if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) return null;
+      // Every API request starts here: one indexed, raw lookup of only what is needed.
+      const [row] = await deps.db.$queryRaw<
+        {
+          id: string;
+          organizationId: string;
+          workspaceId: string | null;
+          permissions: string[];
+          lastUsedAt: Date | null;
+        }[]
+      >`
+        SELECT id::text, organization_id::text AS "organizationId", workspace_id::text AS "workspaceId", permissions,
+               last_used_at AS "lastUsedAt"
+        FROM api_tokens
+        WHERE token_hash = ${sha256Hex(token)} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})`;
+      if (!row) return null;
       if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= LAST_USED_GRANULARITY_MS) {
         await deps.db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: now } });
       }
