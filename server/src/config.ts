@@ -51,6 +51,8 @@ const schema = z.object({
     )
     .optional(),
   AWS_STS_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  OAUTH_ALLOW_LOOPBACK_HTTP: bool.default(false),
 });
 
 /** Vault authentication: one of a token, a token file (re-read when it changes), AppRole. */
@@ -91,6 +93,10 @@ export type Config = {
   transit: TransitConfig;
   /** STS for dynamic AWS credentials; the SDK's regional endpoint unless overridden. */
   aws: { stsEndpoint: string | undefined };
+  /** Where browsers reach Coffer (OAuth redirect URIs); defaults to http://HOST:PORT. */
+  publicUrl: string | undefined;
+  /** Development only: accept http:// OAuth endpoints on loopback addresses. */
+  oauthAllowLoopbackHttp: boolean;
 };
 
 export class ConfigError extends Error {
@@ -155,6 +161,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             c.COFFER_MASTER_KEY === undefined ? undefined : decodeMasterKey(c.COFFER_MASTER_KEY),
         },
     aws: { stsEndpoint: c.AWS_STS_ENDPOINT },
+    publicUrl: c.PUBLIC_URL?.replace(/\/+$/, ""),
+    oauthAllowLoopbackHttp: c.OAUTH_ALLOW_LOOPBACK_HTTP,
   };
 }
 

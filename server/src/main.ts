@@ -38,9 +38,12 @@ async function main(): Promise<void> {
   const transit = await createTransit(config.transit, { db, dataDir: config.dataDir, logger });
   shutdown.unshift(() => transit.stop());
   const assumeRole = createAssumeRole(createStsClients({ endpoint: config.aws.stsEndpoint }));
+  let origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${config.port}`;
   const app = createApp({
     db,
     logger,
+    publicUrl: () => config.publicUrl ?? origin,
+    oauthAllowLoopbackHttp: config.oauthAllowLoopbackHttp,
     transit: transit.transit,
     dynamic: awsDynamicCredentials({ db, assumeRole }),
     sessionTtlMs: config.session.ttlMs,
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  const origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
+  origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
   logger.info({ origin, ms: Date.now() - started }, "Coffer is ready");
 
   const firstRun = await ensureFirstRun({ ...app.deps, transit: transit.transit }, config.firstRun);

@@ -61,6 +61,8 @@ export async function startTestApp(
     secureCookie: false,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.tuning ? { tuning: options.tuning } : {}),
+    publicUrl: () => "http://coffer.test",
+    oauthAllowLoopbackHttp: true,
     ...(options.dynamic ? { dynamic: options.dynamic(db) } : {}),
   });
 

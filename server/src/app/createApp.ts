@@ -13,6 +13,9 @@ export function createApp(options: {
   sessionTtlMs: number;
   secureCookie: boolean;
   transit: Transit;
+  /** Where browsers reach this server (OAuth redirect URIs); known once it listens. */
+  publicUrl?: () => string;
+  oauthAllowLoopbackHttp?: boolean;
   /** Credentials minted at resolution time (AWS role assumption); none when omitted. */
   dynamic?: DynamicCredentials;
   /** Knobs with production defaults that tests turn down (version retention, batch sizes). */
@@ -30,6 +33,8 @@ export function createApp(options: {
     transit: options.transit,
     logger: options.logger,
     ...options.tuning,
+    publicUrl: options.publicUrl ?? (() => "http://127.0.0.1:4000"),
+    oauthAllowLoopbackHttp: options.oauthAllowLoopbackHttp ?? false,
     ...(options.dynamic ? { dynamic: options.dynamic } : {}),
   });
   const yoga = createGraphQLServer({

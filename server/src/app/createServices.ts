@@ -6,6 +6,7 @@ import type { Logger } from "../logger.ts";
 import { transitKeyService } from "../secrets/transitKeyService.ts";
 import { noDynamicCredentials, type DynamicCredentials } from "../resolution/dynamicCredentials.ts";
 import { resolutionService } from "../resolution/resolutionService.ts";
+import { oauthService } from "../oauth/oauthService.ts";
 import { apiTokenService } from "../tenancy/apiTokens.ts";
 import { organizationService } from "../tenancy/organizations.ts";
 import { workspaceService } from "../tenancy/workspaces.ts";
@@ -20,6 +21,8 @@ export function createServices(
     logger: Logger;
     keepVersions?: number | undefined;
     dynamic?: DynamicCredentials | undefined;
+    publicUrl: () => string;
+    oauthAllowLoopbackHttp?: boolean | undefined;
     rewrapBatchSize?: number | undefined;
   },
 ) {
@@ -29,13 +32,21 @@ export function createServices(
     logger: options.logger,
     ...(options.rewrapBatchSize ? { rewrapBatchSize: options.rewrapBatchSize } : {}),
   });
+  const oauth = oauthService({
+    ...deps,
+    transit: options.transit,
+    publicUrl: options.publicUrl,
+    allowLoopbackHttp: options.oauthAllowLoopbackHttp ?? false,
+  });
   return {
     transitKeys,
+    oauth,
     resolution: resolutionService({
       ...deps,
       transit: options.transit,
       logger: options.logger,
       dynamic: options.dynamic ?? noDynamicCredentials,
+      oauth,
     }),
     secrets: secretService({
       ...deps,

@@ -13,6 +13,7 @@ import "./types/Viewer.ts";
 import "./types/Secret.ts";
 import "./types/TransitKey.ts";
 import "./types/Resolution.ts";
+import "./types/OAuth.ts";
 import "./queries.ts";
 import "./mutations/auth.ts";
 import "./mutations/organizations.ts";
@@ -21,5 +22,6 @@ import "./mutations/apiTokens.ts";
 import "./mutations/secrets.ts";
 import "./mutations/transitKeys.ts";
 import "./mutations/resolution.ts";
+import "./mutations/oauth.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

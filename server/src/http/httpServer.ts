@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Db } from "../db/database.ts";
 import type { Logger } from "../logger.ts";
+import { OAUTH_CALLBACK_PATH, oauthCallbackPage } from "./oauthCallbackPage.ts";
 
 type YogaLike = {
   handle: (
@@ -52,6 +53,17 @@ export function createHttpServer(options: {
         () => json(res, 200, { status: "ready" }),
         () => json(res, 503, { status: "database unavailable" }),
       );
+      return;
+    }
+    if (path === OAUTH_CALLBACK_PATH && req.method === "GET") {
+      res.writeHead(200, {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-store",
+        "referrer-policy": "no-referrer",
+        "content-security-policy":
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+      });
+      res.end(oauthCallbackPage());
       return;
     }
     if (API_PATHS.has(path)) {

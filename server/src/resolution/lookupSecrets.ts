@@ -1,6 +1,8 @@
 import type { Db, Tx } from "../db/database.ts";
 
 export type Candidate = {
+  /** A stored secret, or an OAuth connection answering `<provider>_oauth` (oauth/oauthCandidates.ts). */
+  source: "secret" | "oauth";
   id: string;
   name: string;
   scope: "ORGANIZATION" | "WORKSPACE" | "PERSONAL";
@@ -34,7 +36,7 @@ export async function lookupSecrets(
 ): Promise<Candidate[]> {
   if (input.pairs.length === 0) return [];
   return db.$queryRaw<Candidate[]>`
-    SELECT s.id::text AS id, s.name, s.scope, s.environment, s.current_version AS "currentVersion", s.key_names AS "keyNames",
+    SELECT 'secret' AS source, s.id::text AS id, s.name, s.scope, s.environment, s.current_version AS "currentVersion", s.key_names AS "keyNames",
            CASE WHEN ${input.withCiphertext} THEN v.ciphertext END AS ciphertext
     FROM unnest(${input.pairs.map((p) => p.environment)}::text[], ${input.pairs.map((p) => p.name)}::text[]) AS p(environment, name)
     JOIN secrets s ON s.organization_id = ${input.organizationId}::uuid AND s.environment = p.environment AND s.name = p.name

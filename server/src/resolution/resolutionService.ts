@@ -27,6 +27,12 @@ import {
   type Candidate,
 } from "./lookupSecrets.ts";
 import type { DynamicCredentials } from "./dynamicCredentials.ts";
+import type { OAuthConnection } from "../generated/prisma/client.ts";
+import { connectionCandidates, isOAuthName, lookupConnections } from "../oauth/oauthCandidates.ts";
+import { OAuthReconnectionRequiredError } from "../oauth/oauthErrors.ts";
+import type { OAuthService } from "../oauth/oauthService.ts";
+import { oauthTokenKey, parseOAuthRef } from "../oauth/providerId.ts";
+import { openSealed } from "../oauth/sealedValues.ts";
 
 export type ResolveInput = {
   workspaceId?: string | null | undefined;
@@ -61,7 +67,12 @@ export type ResolvedValue = SecretRef & {
  * and only then hand the values out (fail-closed).
  */
 export function resolutionService(
-  deps: CoreDeps & { transit: Transit; logger: Logger; dynamic: DynamicCredentials },
+  deps: CoreDeps & {
+    transit: Transit;
+    logger: Logger;
+    dynamic: DynamicCredentials;
+    oauth: Pick<OAuthService, "refreshIfNeeded">;
+  },
 ) {
   /** The workspace comes from a workspace token; other callers name one they may resolve in. */
   async function target(caller: Caller, input: ResolveInput) {
@@ -204,14 +215,38 @@ export function resolutionService(
         };
 
       const scopeKeys = usableScopeKeys(t.workspaceId, t.onBehalfOf);
-      const names = [...new Set(refs.map((r) => r.name))];
+      const secretRefs = refs.filter((r) => !isOAuthName(r.name));
+      const oauthRefs = refs.filter((r) => isOAuthName(r.name));
+      const names = [...new Set(secretRefs.map((r) => r.name))];
       const candidates = await lookupSecrets(deps.db, {
         organizationId: t.organizationId,
         scopeKeys,
         pairs: names.map((name) => ({ environment: t.environment, name })),
         withCiphertext: true,
       });
-      const { found, missing, absentNames } = match(refs, t.environment, choose(candidates));
+      const { found, missing, absentNames } = match(secretRefs, t.environment, choose(candidates));
+
+      // `<provider>_oauth.<PROVIDER>_USER_TOKEN` / `_SERVICE_TOKEN`: the workspace's connections.
+      const connections = oauthRefs.length
+        ? await lookupConnections(deps.db, {
+            workspaceId: t.workspaceId,
+            environment: t.environment,
+            names: [...new Set(oauthRefs.map((r) => r.name))],
+          })
+        : [];
+      const oauthFound: { ref: SecretRef; connection: OAuthConnection }[] = [];
+      for (const ref of oauthRefs) {
+        const parsed = parseOAuthRef(ref.name, ref.key)!;
+        const connection = connections.find(
+          (c) =>
+            c.providerId === parsed.providerId &&
+            c.kind === parsed.kind &&
+            ref.key === oauthTokenKey(parsed.providerId, parsed.kind),
+        );
+        if (connection) oauthFound.push({ ref, connection });
+        else missing.push(ref);
+      }
+
       if (missing.length > 0) {
         const hints = await otherEnvironments(
           deps.db,
@@ -235,7 +270,30 @@ export function resolutionService(
         );
       }
 
-      // One transit call for every secret used.
+      // Tokens about to expire are refreshed first (once, under a row lock).
+      const fresh = new Map<string, OAuthConnection>();
+      for (const { ref, connection } of oauthFound) {
+        if (fresh.has(connection.id)) continue;
+        try {
+          if (connection.status !== "CONNECTED")
+            throw new OAuthReconnectionRequiredError(connection.providerId, connection.environment);
+          fresh.set(connection.id, await deps.oauth.refreshIfNeeded(connection));
+        } catch (error) {
+          return fail(
+            caller,
+            t,
+            purpose,
+            "oauth_reconnection_required",
+            [refId(ref)],
+            error as Error,
+          );
+        }
+      }
+      const oauthCandidates = connectionCandidates([...fresh.values()]);
+      for (const { ref, connection } of oauthFound)
+        found.push({ ref, secret: oauthCandidates.find((c) => c.id === connection.id)! });
+
+      // One transit call for every secret and token used.
       const secrets = [...new Map(found.map((f) => [f.secret.id, f.secret])).values()];
       const plaintexts = await deps.transit.decrypt(
         organizationKeyName(t.organizationId),
@@ -244,17 +302,26 @@ export function resolutionService(
       const valuesBySecret = new Map(
         secrets.map((s, i) => [
           s.id,
-          decodeSecretPayload(plaintexts[i]!, {
-            organizationId: t.organizationId,
-            secretId: s.id,
-            version: s.currentVersion,
-          }),
+          s.source === "oauth"
+            ? {
+                [s.keyNames[0]!]: openSealed(plaintexts[i]!, {
+                  organizationId: t.organizationId,
+                  ownerId: s.id,
+                  field: "access_token",
+                }),
+              }
+            : decodeSecretPayload(plaintexts[i]!, {
+                organizationId: t.organizationId,
+                secretId: s.id,
+                version: s.currentVersion,
+              }),
         ]),
       );
 
       // Dynamic credentials (AWS role assumption) replace stored ones before anything is recorded.
       const dynamicKinds = new Map<string, string>();
       for (const secret of secrets) {
+        if (secret.source !== "secret") continue;
         const keys = found.filter((f) => f.secret.id === secret.id).map((f) => f.ref.key);
         try {
           const minted = await deps.dynamic.mint(secret, valuesBySecret.get(secret.id)!, keys, {
@@ -287,8 +354,10 @@ export function resolutionService(
           .filter((f) => f.secret.id === s.id)
           .map((f) => f.ref.key)
           .sort(),
-        dynamic: dynamicKinds.get(s.id) ?? null,
+        dynamic: s.source === "oauth" ? "oauth" : (dynamicKinds.get(s.id) ?? null),
       }));
+      const storedUsed = used.filter((u) => u.dynamic !== "oauth");
+      const oauthUsed = used.filter((u) => u.dynamic === "oauth").map((u) => u.secretId);
       const now = deps.clock();
       let position: bigint | null = null;
       try {
@@ -317,13 +386,16 @@ export function resolutionService(
                 SELECT u.id, u.secret_id, ${t.organizationId}::uuid, ${t.workspaceId}::uuid, u.environment, u.version,
                        string_to_array(u.key_names, ','), ${actor.kind}, ${actor.id}, ${t.onBehalfOf}::uuid,
                        ${purpose.workflowId}, ${purpose.runId}, ${purpose.actionRef}, ${p}, ${now}
-                FROM unnest(${used.map(() => deps.newId())}::uuid[], ${used.map((u) => u.secretId)}::uuid[],
-                            ${used.map((u) => u.environment)}::text[], ${used.map((u) => u.version)}::int[],
-                            ${used.map((u) => u.keyNames.join(","))}::text[])
+                FROM unnest(${storedUsed.map(() => deps.newId())}::uuid[], ${storedUsed.map((u) => u.secretId)}::uuid[],
+                            ${storedUsed.map((u) => u.environment)}::text[], ${storedUsed.map((u) => u.version)}::int[],
+                            ${storedUsed.map((u) => u.keyNames.join(","))}::text[])
                   AS u(id, secret_id, environment, version, key_names)
                 RETURNING secret_id
               )
               UPDATE secrets SET last_used_at = ${now} WHERE id IN (SELECT secret_id FROM used)`;
+            if (oauthUsed.length) {
+              await tx.$executeRaw`UPDATE oauth_connections SET last_used_at = ${now} WHERE id = ANY(${oauthUsed}::uuid[])`;
+            }
           },
         );
       } catch (error) {
@@ -341,7 +413,7 @@ export function resolutionService(
         scope: secret.scope,
         environment: secret.environment,
         version: secret.currentVersion,
-        dynamic: dynamicKinds.get(secret.id) ?? null,
+        dynamic: secret.source === "oauth" ? "oauth" : (dynamicKinds.get(secret.id) ?? null),
         value: valuesBySecret.get(secret.id)![ref.key]!,
       }));
       const byRef = new Map(values.map((v) => [refId(v), v.value]));

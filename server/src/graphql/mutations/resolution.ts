@@ -3,6 +3,7 @@ import { ValidationError } from "../../errors/ValidationError.ts";
 import { AuditUnavailableError } from "../../resolution/AuditUnavailableError.ts";
 import { CredentialNotFoundError } from "../../resolution/CredentialNotFoundError.ts";
 import type { ResolvedValue } from "../../resolution/resolutionService.ts";
+import { OAuthProviderError, OAuthReconnectionRequiredError } from "../../oauth/oauthErrors.ts";
 import { SecretIntegrityError } from "../../secrets/secretPayload.ts";
 import { TransitError } from "../../transit/TransitError.ts";
 import { builder } from "../builder.ts";
@@ -106,6 +107,8 @@ builder.mutationField("resolveSecrets", (t) =>
       types: [
         ...COMMAND_ERRORS,
         CredentialNotFoundError,
+        OAuthReconnectionRequiredError,
+        OAuthProviderError,
         AuditUnavailableError,
         AwsAssumeRoleError,
         TransitError,
