@@ -363,6 +363,82 @@ describe("client credentials", () => {
   });
 });
 
+describe("provider management", () => {
+  it("configures a built-in provider, updates a custom one, disconnects, each with its event", async () => {
+    const mark = (
+      await t.database.admin<{ p: string }>(`SELECT max(position)::text AS p FROM events`)
+    )[0]!.p;
+    const configured = await t.gql(
+      `mutation($i: ConfigureOAuthProviderInput!) { configureOAuthProvider(input: $i) { ${ERR} ... on MutationConfigureOAuthProviderSuccess { data { ${PROVIDER} defaultScopes } } } }`,
+      {
+        i: {
+          workspaceId: tenant.workspaceId,
+          providerId: "microsoft_teams",
+          clientId: "teams-client",
+          clientSecret: "teams-secret-value",
+        },
+      },
+      tenant.session,
+    );
+    expect(configured.data.configureOAuthProvider.data).toMatchObject({
+      providerId: "microsoft_teams",
+      builtin: true,
+      configured: true,
+      clientId: "teams-client",
+      userTokenExpression: "${{ SECRETS.microsoft_teams_oauth.MICROSOFT_TEAMS_USER_TOKEN }}",
+    });
+    const updated = await t.gql(
+      `mutation($i: UpdateCustomOAuthProviderInput!) { updateCustomOAuthProvider(input: $i) { ${ERR} ... on MutationUpdateCustomOAuthProviderSuccess { data { name defaultScopes } } } }`,
+      {
+        i: {
+          workspaceId: tenant.workspaceId,
+          providerId: "custom_my_custom_app",
+          name: "Renamed",
+          defaultScopes: ["read"],
+          clientSecret: "rotated-client-secret",
+        },
+      },
+      tenant.session,
+    );
+    expect(updated.data.updateCustomOAuthProvider.data).toEqual({
+      name: "Renamed",
+      defaultScopes: ["read"],
+    });
+    const service = (
+      await t.gql(
+        `query($id: ID!) { workspace(id: $id) { oauthConnections { id kind providerId } } }`,
+        { id: tenant.workspaceId },
+        tenant.session,
+      )
+    ).data.workspace.oauthConnections.find((c: { kind: string }) => c.kind === "SERVICE");
+    const disconnected = await t.gql(
+      `mutation($w: ID!, $c: ID!) { disconnectOAuth(workspaceId: $w, connectionId: $c) { ${ERR} ... on MutationDisconnectOAuthSuccess { data } } }`,
+      { w: tenant.workspaceId, c: service.id },
+      tenant.session,
+    );
+    expect(disconnected.data.disconnectOAuth.data).toBe(true);
+    expect(
+      (
+        await r.resolve(
+          { token },
+          { refs: [{ name: "custom_acme_api_oauth", key: "CUSTOM_ACME_API_SERVICE_TOKEN" }] },
+        )
+      ).__typename,
+    ).toBe("CredentialNotFoundError");
+    const types = await t.database.admin<{ type: string }>(
+      `SELECT type FROM events WHERE position > $1 AND type LIKE 'OAuth%' ORDER BY position`,
+      [mark],
+    );
+    expect(types.map((x) => x.type)).toEqual([
+      "OAuthProviderCreated",
+      "OAuthProviderUpdated",
+      "OAuthDisconnected",
+    ]);
+    expect(t.responses.join("\n")).not.toContain("teams-secret-value");
+    expect(t.responses.join("\n")).not.toContain("rotated-client-secret");
+  });
+});
+
 describe("isolation", () => {
   it("another workspace's providers and connections are invisible", async () => {
     const other = await t.createTenant();
@@ -393,6 +469,55 @@ describe("isolation", () => {
       other.session,
     );
     expect(del.data.deleteOAuthProvider.__typename).toBe("NotFoundError");
+    for (const [field, query, variables] of [
+      [
+        "updateCustomOAuthProvider",
+        `mutation($i: UpdateCustomOAuthProviderInput!) { updateCustomOAuthProvider(input: $i) { ${ERR} } }`,
+        { i: { workspaceId: tenant.workspaceId, providerId: "custom_acme_api", name: "x" } },
+      ],
+      [
+        "configureOAuthProvider",
+        `mutation($i: ConfigureOAuthProviderInput!) { configureOAuthProvider(input: $i) { ${ERR} } }`,
+        {
+          i: {
+            workspaceId: tenant.workspaceId,
+            providerId: "github",
+            clientId: "x",
+            clientSecret: "y",
+          },
+        },
+      ],
+      [
+        "createCustomOAuthProvider",
+        `mutation($i: CreateCustomOAuthProviderInput!) { createCustomOAuthProvider(input: $i) { ${ERR} } }`,
+        {
+          i: {
+            workspaceId: tenant.workspaceId,
+            name: "x",
+            tokenEndpoint: "https://x.test/t",
+            grantTypes: ["client_credentials"],
+            clientId: "x",
+            clientSecret: "y",
+          },
+        },
+      ],
+      [
+        "disconnectOAuth",
+        `mutation($w: ID!, $c: ID!) { disconnectOAuth(workspaceId: $w, connectionId: $c) { ${ERR} } }`,
+        { w: tenant.workspaceId, c: "00000000-0000-0000-0000-000000000000" },
+      ],
+    ] as const) {
+      expect((await t.gql(query, variables, other.session)).data[field].__typename, field).toBe(
+        "NotFoundError",
+      );
+    }
+    // A callback completed by a user of another organization is refused like an unknown state.
+    const url = (await start(tenant.session, "custom_acme_api")).data.startOAuthAuthorization.data
+      .authorizationUrl;
+    expect(
+      (await complete(other.session, await idp.approve(url))).data.completeOAuthAuthorization
+        .__typename,
+    ).toBe("ValidationError");
     const viewer = await t.addMember(tenant, "MEMBER", "VIEWER");
     const byViewer = await t.gql(
       `mutation($i: OAuthConnectInput!) { connectOAuthClientCredentials(input: $i) { ${ERR} } }`,
