@@ -9,6 +9,7 @@ import { createPrismaClient } from "./db/database.ts";
 import { startEmbeddedPostgres } from "./db/embeddedPostgres.ts";
 import { applyMigrations, ensureAppLogin, ensureDatabase, withDatabase } from "./db/migrate.ts";
 import { createHttpServer } from "./http/httpServer.ts";
+import { createMetrics } from "./ops/metrics.ts";
 import { createTransit } from "./transit/createTransit.ts";
 import { createAssumeRole } from "./aws/assumeRole.ts";
 import { awsDynamicCredentials } from "./aws/awsDynamicCredentials.ts";
@@ -39,9 +40,12 @@ async function main(): Promise<void> {
   shutdown.unshift(() => transit.stop());
   const assumeRole = createAssumeRole(createStsClients({ endpoint: config.aws.stsEndpoint }));
   let origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${config.port}`;
+  const metrics = createMetrics();
   const app = createApp({
     db,
     logger,
+    metrics,
+    rateLimits: config.rateLimits,
     publicUrl: () => config.publicUrl ?? origin,
     oauthAllowLoopbackHttp: config.oauthAllowLoopbackHttp,
     transit: transit.transit,
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
         ),
     );
   }
-  const server = createHttpServer({ yoga: app.yoga, db, logger, console: consoleHandle });
+  const server = createHttpServer({ yoga: app.yoga, db, logger, console: consoleHandle, metrics });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;

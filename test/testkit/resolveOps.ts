@@ -6,6 +6,7 @@ export const RESOLVE = `mutation($i: ResolveSecretsInput!) { resolveSecrets(inpu
   ... on ValidationError { issues { path message } }
   ... on CredentialNotFoundError { environment environmentDeclared missing hints { name environments } }
   ... on AwsAssumeRoleError { roleArn awsErrorCode }
+  ... on RateLimitedError { retryAfterSeconds }
   ... on MutationResolveSecretsSuccess { data { environment arguments redactions usageEventPosition values { ref scope environment version dynamic value } } }
 } }`;
 

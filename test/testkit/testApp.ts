@@ -36,6 +36,7 @@ export async function startTestApp(
     transit?: (local: Transit) => Transit;
     tuning?: { keepVersions?: number; rewrapBatchSize?: number };
     dynamic?: (db: Db) => DynamicCredentials;
+    rateLimits?: { signInsPerMinute: number; resolutionsPerMinute: number };
   } = {},
 ) {
   const database: TestDatabase = await createTestDatabase();
@@ -62,6 +63,7 @@ export async function startTestApp(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.tuning ? { tuning: options.tuning } : {}),
     publicUrl: () => "http://coffer.test",
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     oauthAllowLoopbackHttp: true,
     ...(options.dynamic ? { dynamic: options.dynamic(db) } : {}),
   });

@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../db/database.ts";
 import { createGraphQLServer } from "../graphql/yoga.ts";
 import type { Logger } from "../logger.ts";
+import { createMetrics, type Metrics } from "../ops/metrics.ts";
+import { createRateLimits } from "../ops/rateLimits.ts";
 import type { DynamicCredentials } from "../resolution/dynamicCredentials.ts";
+import { instrumentedTransit } from "../transit/instrumentedTransit.ts";
 import type { Transit } from "../transit/Transit.ts";
 import { createServices } from "./createServices.ts";
 
@@ -20,6 +23,9 @@ export function createApp(options: {
   dynamic?: DynamicCredentials;
   /** Knobs with production defaults that tests turn down (version retention, batch sizes). */
   tuning?: { keepVersions?: number; rewrapBatchSize?: number };
+  /** Per-minute limits; generous defaults. */
+  rateLimits?: { signInsPerMinute: number; resolutionsPerMinute: number };
+  metrics?: Metrics;
   clock?: () => Date;
   newId?: () => string;
 }) {
@@ -28,10 +34,17 @@ export function createApp(options: {
     clock: options.clock ?? (() => new Date()),
     newId: options.newId ?? randomUUID,
   };
+  const metrics = options.metrics ?? createMetrics({ defaultMetrics: false });
+  const limits = createRateLimits(
+    options.rateLimits ?? { signInsPerMinute: 10, resolutionsPerMinute: 1200 },
+    (limit) => metrics.rateLimited.inc({ limit }),
+  );
   const services = createServices(deps, {
     sessionTtlMs: options.sessionTtlMs,
-    transit: options.transit,
+    transit: instrumentedTransit(options.transit, metrics),
     logger: options.logger,
+    limits,
+    metrics,
     ...options.tuning,
     publicUrl: options.publicUrl ?? (() => "http://127.0.0.1:4000"),
     oauthAllowLoopbackHttp: options.oauthAllowLoopbackHttp ?? false,
@@ -42,6 +55,7 @@ export function createApp(options: {
     services,
     logger: options.logger,
     secureCookie: options.secureCookie,
+    metrics,
   });
-  return { deps, services, yoga };
+  return { deps, services, yoga, metrics };
 }

@@ -5,7 +5,9 @@ import type { Transit } from "../transit/Transit.ts";
 import type { Logger } from "../logger.ts";
 import { transitKeyService } from "../secrets/transitKeyService.ts";
 import { noDynamicCredentials, type DynamicCredentials } from "../resolution/dynamicCredentials.ts";
-import { resolutionService } from "../resolution/resolutionService.ts";
+import { resolutionService, type ResolutionService } from "../resolution/resolutionService.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import type { RateLimits } from "../ops/rateLimits.ts";
 import { oauthService } from "../oauth/oauthService.ts";
 import { apiTokenService } from "../tenancy/apiTokens.ts";
 import { organizationService } from "../tenancy/organizations.ts";
@@ -24,6 +26,8 @@ export function createServices(
     publicUrl: () => string;
     oauthAllowLoopbackHttp?: boolean | undefined;
     rewrapBatchSize?: number | undefined;
+    limits: RateLimits;
+    metrics: Pick<Metrics, "resolutions" | "resolvedValues">;
   },
 ) {
   const transitKeys = transitKeyService({
@@ -41,13 +45,17 @@ export function createServices(
   return {
     transitKeys,
     oauth,
-    resolution: resolutionService({
-      ...deps,
-      transit: options.transit,
-      logger: options.logger,
-      dynamic: options.dynamic ?? noDynamicCredentials,
-      oauth,
-    }),
+    resolution: limitedResolution(
+      resolutionService({
+        ...deps,
+        transit: options.transit,
+        logger: options.logger,
+        dynamic: options.dynamic ?? noDynamicCredentials,
+        oauth,
+      }),
+      options.limits,
+      options.metrics,
+    ),
     secrets: secretService({
       ...deps,
       transit: options.transit,
@@ -60,6 +68,47 @@ export function createServices(
     }),
     workspaces: workspaceService(deps),
     apiTokens: apiTokenService(deps),
-    sessions: sessionService(deps, { ttlMs: options.sessionTtlMs }),
+    sessions: limitedSignIn(sessionService(deps, { ttlMs: options.sessionTtlMs }), options.limits),
+  };
+}
+
+/** Resolutions are rate-limited per token (or user) and counted by outcome. */
+function limitedResolution(
+  service: ResolutionService,
+  limits: RateLimits,
+  metrics: Pick<Metrics, "resolutions" | "resolvedValues">,
+): ResolutionService {
+  return {
+    ...service,
+    async resolve(caller, input) {
+      try {
+        await limits.resolve(
+          caller.actor.kind === "token"
+            ? `token:${caller.actor.tokenId}`
+            : `user:${caller.actor.userId}`,
+        );
+        const result = await service.resolve(caller, input);
+        metrics.resolutions.inc({ outcome: "ok" });
+        metrics.resolvedValues.inc(result.values.length);
+        return result;
+      } catch (error) {
+        metrics.resolutions.inc({ outcome: (error as { code?: string }).code ?? "internal" });
+        throw error;
+      }
+    },
+  };
+}
+
+/** Sign-in attempts are rate-limited per email and address, before any password check. */
+function limitedSignIn(
+  service: ReturnType<typeof sessionService>,
+  limits: RateLimits,
+): ReturnType<typeof sessionService> {
+  return {
+    ...service,
+    async signIn(email, password, metadata) {
+      await limits.signIn(email, metadata.ip);
+      return service.signIn(email, password, metadata);
+    },
   };
 }

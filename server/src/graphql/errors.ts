@@ -6,6 +6,7 @@ import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
 import { SecretIntegrityError } from "../secrets/secretPayload.ts";
 import { TransitError } from "../transit/TransitError.ts";
+import { RateLimitedError } from "../ops/rateLimits.ts";
 import { builder } from "./builder.ts";
 
 export const ErrorInterface = builder.interfaceRef<AppError>("Error").implement({
@@ -41,6 +42,11 @@ builder.objectType(TransitError, {
 builder.objectType(SecretIntegrityError, {
   name: "SecretIntegrityError",
   interfaces: [ErrorInterface],
+});
+builder.objectType(RateLimitedError, {
+  name: "RateLimitedError",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ retryAfterSeconds: t.exposeInt("retryAfterSeconds") }),
 });
 
 /** The expected failures of a command; anything else is masked as an unexpected error. */

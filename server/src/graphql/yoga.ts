@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { GraphQLError } from "graphql";
+import { GraphQLError, Kind, type DocumentNode } from "graphql";
 import { createYoga, type Plugin } from "graphql-yoga";
 import type { Services } from "../app/createServices.ts";
 import type { Actor } from "../authz/Actor.ts";
 import type { Db } from "../db/database.ts";
 import { AppError } from "../errors/AppError.ts";
 import type { Logger } from "../logger.ts";
+import type { Metrics } from "../ops/metrics.ts";
 import type { Context } from "./context.ts";
 import { withoutInputValues } from "./inputErrorMessage.ts";
 import { schema } from "./schema.ts";
@@ -16,6 +17,7 @@ export type GraphQLServerOptions = {
   services: Services;
   logger: Logger;
   secureCookie: boolean;
+  metrics: Pick<Metrics, "graphqlOperations">;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -26,7 +28,7 @@ export function sessionCookieName(secure: boolean): string {
 }
 
 export function createGraphQLServer(options: GraphQLServerOptions) {
-  const { db, services, logger, secureCookie } = options;
+  const { db, services, logger, secureCookie, metrics } = options;
   const cookieName = sessionCookieName(secureCookie);
   const pendingCookies = new WeakMap<Request, string[]>();
 
@@ -89,6 +91,7 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
         blockFieldSuggestion: { enabled: true },
       }),
       setCookiePlugin,
+      operationMetrics(metrics),
     ],
     context: async ({ request, requestId, ip }): Promise<Context> => {
       const cookies: string[] = [];
@@ -132,6 +135,35 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
  */
 function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof Error && error.name === "GraphQLError";
+}
+
+/**
+ * Duration and outcome per operation, labelled by its root fields (bounded by the schema;
+ * client-chosen operation names would let anyone create series).
+ */
+function operationMetrics(metrics: Pick<Metrics, "graphqlOperations">): Plugin {
+  return {
+    onExecute({ args }) {
+      const operation = (args.document as DocumentNode).definitions.find(
+        (d) => d.kind === Kind.OPERATION_DEFINITION,
+      );
+      const fields =
+        operation?.kind === Kind.OPERATION_DEFINITION
+          ? operation.selectionSet.selections
+              .flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []))
+              .sort()
+              .join(",")
+          : "unknown";
+      const end = metrics.graphqlOperations.startTimer({
+        operation: `${operation?.kind === Kind.OPERATION_DEFINITION ? operation.operation : "unknown"}:${fields || "fragment"}`,
+      });
+      return {
+        onExecuteDone({ result }) {
+          end({ outcome: "errors" in result && result.errors?.length ? "error" : "ok" });
+        },
+      };
+    },
+  };
 }
 
 function headerRequestId(request: Request): string | undefined {

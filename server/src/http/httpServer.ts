@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Db } from "../db/database.ts";
 import type { Logger } from "../logger.ts";
+import type { Metrics } from "../ops/metrics.ts";
 import { OAUTH_CALLBACK_PATH, oauthCallbackPage } from "./oauthCallbackPage.ts";
 
 type YogaLike = {
@@ -25,8 +26,10 @@ export function createHttpServer(options: {
   db: Db;
   logger: Logger;
   console?: ConsoleLike | undefined;
+  /** Served at /metrics (Prometheus text format) when given. */
+  metrics?: Pick<Metrics, "registry" | "httpRequests"> | undefined;
 }) {
-  const { yoga, db, logger } = options;
+  const { yoga, db, logger, metrics } = options;
   return http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     const header = req.headers["x-request-id"];
@@ -35,6 +38,7 @@ export function createHttpServer(options: {
     const path = (req.url ?? "/").split("?")[0]!;
     res.on("finish", () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      metrics?.httpRequests.inc({ route: routeOf(path), status: String(res.statusCode) });
       logger.info(
         {
           requestId,
@@ -48,6 +52,19 @@ export function createHttpServer(options: {
     });
 
     if (path === "/healthz") return json(res, 200, { status: "ok" });
+    if (path === "/metrics" && metrics) {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, {
+            "content-type": metrics.registry.contentType,
+            "cache-control": "no-store",
+          });
+          res.end(text);
+        },
+        () => json(res, 500, { error: "metrics unavailable" }),
+      );
+      return;
+    }
     if (path === "/readyz") {
       db.$queryRaw`SELECT 1`.then(
         () => json(res, 200, { status: "ready" }),
@@ -79,4 +96,18 @@ export function createHttpServer(options: {
 function json(res: ServerResponse, status: number, body: object): void {
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
+}
+
+/** A bounded route label for metrics: the API's own paths, everything else is the console. */
+function routeOf(path: string): string {
+  return [
+    "/graphql",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/oauth/callback",
+    "/audit/export",
+  ].includes(path)
+    ? path
+    : "console";
 }

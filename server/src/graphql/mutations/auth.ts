@@ -1,3 +1,4 @@
+import { RateLimitedError } from "../../ops/rateLimits.ts";
 import { builder } from "../builder.ts";
 import { callerOf, requestMetadata } from "../context.ts";
 import { COMMAND_ERRORS } from "../errors.ts";
@@ -13,7 +14,7 @@ builder.mutationField("signIn", (t) =>
   t.field({
     type: UserRef,
     description: "Starts a console session: sets an httpOnly, SameSite=Strict session cookie",
-    errors: { types: [UnauthenticatedError] },
+    errors: { types: [UnauthenticatedError, RateLimitedError] },
     args: { input: t.arg({ type: SignInInput }) },
     resolve: async (_root, { input }, ctx) => {
       const session = await ctx.services.sessions.signIn(

@@ -4,6 +4,7 @@ import { AuditUnavailableError } from "../../resolution/AuditUnavailableError.ts
 import { CredentialNotFoundError } from "../../resolution/CredentialNotFoundError.ts";
 import type { ResolvedValue } from "../../resolution/resolutionService.ts";
 import { OAuthProviderError, OAuthReconnectionRequiredError } from "../../oauth/oauthErrors.ts";
+import { RateLimitedError } from "../../ops/rateLimits.ts";
 import { SecretIntegrityError } from "../../secrets/secretPayload.ts";
 import { TransitError } from "../../transit/TransitError.ts";
 import { builder } from "../builder.ts";
@@ -109,6 +110,7 @@ builder.mutationField("resolveSecrets", (t) =>
         CredentialNotFoundError,
         OAuthReconnectionRequiredError,
         OAuthProviderError,
+        RateLimitedError,
         AuditUnavailableError,
         AwsAssumeRoleError,
         TransitError,
