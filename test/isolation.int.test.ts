@@ -329,13 +329,22 @@ describe("roles and revoked credentials", () => {
       "UNAUTHENTICATED",
     );
 
-    const expiring = await t.issueToken(a.session, { organizationId: a.organizationId }, [
-      "AUDIT_READ",
-    ]);
-    await t.database.admin(
-      `UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`,
-      [decode(expiring.apiToken.id)],
+    // A token issued to expire in a second, used before and after.
+    const expiring = await t.ok(
+      "issueApiToken",
+      `mutation($input: IssueApiTokenInput!) { issueApiToken(input: $input) { __typename ... on MutationIssueApiTokenSuccess { data { token } } } }`,
+      {
+        input: {
+          organizationId: a.organizationId,
+          name: "short",
+          permissions: ["AUDIT_READ"],
+          expiresAt: new Date(Date.now() + 1200).toISOString(),
+        },
+      },
+      a.session,
     );
+    expect((await t.gql(viewer, {}, { token: expiring.token })).data.viewer.kind).toBe("API_TOKEN");
+    await new Promise((resolve) => setTimeout(resolve, 1300));
     expect((await t.gql(viewer, {}, { token: expiring.token })).errors?.[0]?.extensions?.code).toBe(
       "UNAUTHENTICATED",
     );

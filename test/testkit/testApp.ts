@@ -9,6 +9,8 @@ import { LocalTransit } from "../../server/src/transit/LocalTransit.ts";
 import { PrismaKeyringStore } from "../../server/src/transit/PrismaKeyringStore.ts";
 import type { Transit } from "../../server/src/transit/Transit.ts";
 import type { DynamicCredentials } from "../../server/src/resolution/dynamicCredentials.ts";
+import { inject } from "vitest";
+import { rebuildAndCompare } from "../../server/src/projections/rebuild.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
 export type GqlResult<T = Record<string, any>> = {
@@ -221,8 +223,22 @@ export async function startTestApp(
     createTenant,
     addMember,
     issueToken,
-    async close() {
-      await db.$disconnect();
+    /**
+     * Before letting go of the database, replays its whole event log into fresh projection
+     * tables and fails if they differ from what the tests left behind: every test file
+     * thereby checks that its projections are exactly what the events say.
+     */
+    async close(options: { verifyProjections?: boolean } = {}) {
+      try {
+        if (options.verifyProjections === false) return;
+        const { differences } = await rebuildAndCompare(db, inject("pgAdminUrl"));
+        if (differences.length)
+          throw new Error(
+            `Projections differ from a replay of the events:\n${JSON.stringify(differences, null, 2)}`,
+          );
+      } finally {
+        await db.$disconnect();
+      }
     },
   };
 }

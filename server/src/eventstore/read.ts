@@ -70,3 +70,15 @@ export async function readOrganizationEvents(
     ORDER BY position LIMIT ${limit}`;
   return rows.map(toStoredEvent);
 }
+
+/** Every event of every organization (and the global chain), in position order, a page at a time. */
+export async function* readAllEvents(db: Db | Tx, pageSize: number): AsyncGenerator<StoredEvent[]> {
+  let after = -1n;
+  for (;;) {
+    const rows = await db.$queryRaw<Row[]>`
+      SELECT ${COLUMNS} FROM events WHERE position > ${after} ORDER BY position LIMIT ${pageSize}`;
+    if (rows.length === 0) return;
+    yield rows.map(toStoredEvent);
+    after = rows[rows.length - 1]!.position;
+  }
+}

@@ -1,5 +1,4 @@
 import type { Caller, CoreDeps } from "../CoreDeps.ts";
-import type { Tx } from "../db/database.ts";
 import { loadWorkspaceAccess, requirePermission, requireWorkspaceAccess } from "../authz/access.ts";
 import { DEFAULT_ENVIRONMENT, ENVIRONMENT_NAME } from "../domain/names.ts";
 import {
@@ -11,6 +10,7 @@ import {
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
 import { appendToStream } from "../eventstore/append.ts";
+import { projectUsage } from "./projectUsage.ts";
 import type { Logger } from "../logger.ts";
 import { SECRET_KEY, SECRET_NAME } from "../secrets/limits.ts";
 import { decodeSecretPayload } from "../secrets/secretPayload.ts";
@@ -146,14 +146,14 @@ export function resolutionService(
     return { found, missing, absentNames: [...absent] };
   }
 
+  /** Appends a usage event (and, for successes, its projection) in one transaction. */
   async function record(
     organizationId: string,
     workspaceId: string,
     event: UsageEvent,
     caller: Caller,
-    project?: (tx: Tx, position: bigint) => Promise<void>,
-  ) {
-    await deps.db.$transaction(async (tx) => {
+  ): Promise<bigint> {
+    return deps.db.$transaction(async (tx) => {
       const [stored] = await appendToStream(tx, {
         streamId: usageStream(workspaceId),
         organizationId,
@@ -162,7 +162,8 @@ export function resolutionService(
         metadata: caller.metadata,
         now: deps.clock(),
       });
-      if (project) await project(tx, stored!.position);
+      if (event.type === "SecretsResolved") await projectUsage(tx, stored!, deps.newId);
+      return stored!.position;
     });
   }
 
@@ -356,12 +357,9 @@ export function resolutionService(
           .sort(),
         dynamic: s.source === "oauth" ? "oauth" : (dynamicKinds.get(s.id) ?? null),
       }));
-      const storedUsed = used.filter((u) => u.dynamic !== "oauth");
-      const oauthUsed = used.filter((u) => u.dynamic === "oauth").map((u) => u.secretId);
-      const now = deps.clock();
       let position: bigint | null = null;
       try {
-        await record(
+        position = await record(
           t.organizationId,
           t.workspaceId,
           {
@@ -375,28 +373,6 @@ export function resolutionService(
             },
           },
           caller,
-          async (tx, p) => {
-            position = p;
-            const actor = caller.metadata.actor;
-            // The Recent-usage rows and last-used times in one statement: this is the hot path.
-            await tx.$executeRaw`
-              WITH used AS (
-                INSERT INTO secret_usage (id, secret_id, organization_id, workspace_id, environment, version, key_names,
-                                          actor_kind, actor_id, on_behalf_of, workflow_id, run_id, action_ref, event_position, used_at)
-                SELECT u.id, u.secret_id, ${t.organizationId}::uuid, ${t.workspaceId}::uuid, u.environment, u.version,
-                       string_to_array(u.key_names, ','), ${actor.kind}, ${actor.id}, ${t.onBehalfOf}::uuid,
-                       ${purpose.workflowId}, ${purpose.runId}, ${purpose.actionRef}, ${p}, ${now}
-                FROM unnest(${storedUsed.map(() => deps.newId())}::uuid[], ${storedUsed.map((u) => u.secretId)}::uuid[],
-                            ${storedUsed.map((u) => u.environment)}::text[], ${storedUsed.map((u) => u.version)}::int[],
-                            ${storedUsed.map((u) => u.keyNames.join(","))}::text[])
-                  AS u(id, secret_id, environment, version, key_names)
-                RETURNING secret_id
-              )
-              UPDATE secrets SET last_used_at = ${now} WHERE id IN (SELECT secret_id FROM used)`;
-            if (oauthUsed.length) {
-              await tx.$executeRaw`UPDATE oauth_connections SET last_used_at = ${now} WHERE id = ANY(${oauthUsed}::uuid[])`;
-            }
-          },
         );
       } catch (error) {
         deps.logger.error(

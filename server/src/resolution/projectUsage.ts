@@ -1,0 +1,33 @@
+import type { Tx } from "../db/database.ts";
+import type { UsageEvent } from "../domain/usage/events.ts";
+import type { StoredEvent } from "../eventstore/types.ts";
+
+/**
+ * The projection of a SecretsResolved event: one `secret_usage` row per stored secret used
+ * (Recent usage) and the last-used times, in one statement on the hot path; OAuth
+ * connections only get their last-used time. Everything comes from the event itself, so
+ * a replay rebuilds exactly the same rows (row ids aside).
+ */
+export async function projectUsage(tx: Tx, event: StoredEvent, newId: () => string): Promise<void> {
+  const data = event.data as Extract<UsageEvent, { type: "SecretsResolved" }>["data"];
+  const stored = data.secrets.filter((s) => s.dynamic !== "oauth");
+  const oauth = data.secrets.filter((s) => s.dynamic === "oauth").map((s) => s.secretId);
+  const { actor } = event.metadata;
+  const now = event.occurredAt;
+  await tx.$executeRaw`
+    WITH used AS (
+      INSERT INTO secret_usage (id, secret_id, organization_id, workspace_id, environment, version, key_names,
+                                actor_kind, actor_id, on_behalf_of, workflow_id, run_id, action_ref, event_position, used_at)
+      SELECT u.id, u.secret_id, ${event.organizationId}::uuid, ${data.workspaceId}::uuid, u.environment, u.version,
+             string_to_array(u.key_names, ','), ${actor.kind}, ${actor.id}, ${data.onBehalfOf}::uuid,
+             ${data.purpose.workflowId}, ${data.purpose.runId}, ${data.purpose.actionRef}, ${event.position}, ${now}
+      FROM unnest(${stored.map(() => newId())}::uuid[], ${stored.map((u) => u.secretId)}::uuid[],
+                  ${stored.map((u) => u.environment)}::text[], ${stored.map((u) => u.version)}::int[],
+                  ${stored.map((u) => u.keyNames.join(","))}::text[])
+        AS u(id, secret_id, environment, version, key_names)
+      RETURNING secret_id
+    )
+    UPDATE secrets SET last_used_at = ${now} WHERE id IN (SELECT secret_id FROM used)`;
+  if (oauth.length)
+    await tx.$executeRaw`UPDATE oauth_connections SET last_used_at = ${now} WHERE id = ANY(${oauth}::uuid[])`;
+}
