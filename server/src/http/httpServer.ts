@@ -1,11 +1,16 @@
 import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  AUDIT_EXPORT_PATH,
+  serveAuditExport,
+  type RequestContextSource,
+} from "../audit/exportRoute.ts";
 import type { Db } from "../db/database.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { OAUTH_CALLBACK_PATH, oauthCallbackPage } from "./oauthCallbackPage.ts";
 
-type YogaLike = {
+type YogaLike = RequestContextSource & {
   handle: (
     req: IncomingMessage,
     res: ServerResponse,
@@ -81,6 +86,11 @@ export function createHttpServer(options: {
           "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
       });
       res.end(oauthCallbackPage());
+      return;
+    }
+    if (path === AUDIT_EXPORT_PATH) {
+      const ip = req.socket.remoteAddress;
+      void serveAuditExport(req, res, { yoga, logger, requestId, ...(ip ? { ip } : {}) });
       return;
     }
     if (API_PATHS.has(path)) {

@@ -1,0 +1,311 @@
+// `npm run audit:export -- --org <slug> [--since <position|time>] [--out <file>]`: writes an
+// organization's audit log as NDJSON (to stdout, or atomically to --out) for an external
+// verifier (`npm run audit:verify`). Reads the database the way `npm start` does: DATABASE_URL,
+// or the embedded PostgreSQL in COFFER_DATA_DIR (connecting to it when `npm start` already
+// runs it, starting and stopping it otherwise). Exit codes: 0 exported, 1 failed, 2 usage or
+// configuration error.
+import { existsSync, readFileSync } from "node:fs";
+import { open, rename, rm } from "node:fs/promises";
+import { constants } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { exportEventLines, inChunks } from "../server/src/audit/exportEvents.ts";
+import { parseSince } from "../server/src/audit/parseSince.ts";
+import { ConfigError, loadConfig, type Config } from "../server/src/config.ts";
+import { createPrismaClient } from "../server/src/db/database.ts";
+import { startEmbeddedPostgres } from "../server/src/db/embeddedPostgres.ts";
+import { withDatabase } from "../server/src/db/migrate.ts";
+
+const USAGE = `Usage: npm run audit:export -- --org <slug> [--since <position|time>] [--out <file>]
+
+  --org <slug>     the organization's slug
+  --since <value>  a position: the events after it (the last position you already have);
+                   an ISO 8601 date or date-time with a zone: from the first event at or after it
+  --out <file>     write here (atomically, mode 0600) instead of standard output
+`;
+
+/** What main.ts names its login in the `coffer_app` role, and where it keeps its password. */
+const APP_LOGIN_USER = "coffer_app_login";
+const APP_PASSWORD_FILE = "app-db-password";
+
+class Failure extends Error {}
+
+type Database = { url: string; close(): Promise<void> };
+
+const cleanups: (() => Promise<void>)[] = [];
+/** Whether this run started the embedded PostgreSQL (and `npm start` could take it over). */
+let startedServer = false;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        org: { type: "string" },
+        since: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values } = args;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!values.org) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const since = values.since === undefined ? undefined : parseSince(values.since);
+  if (since === null) {
+    process.stderr.write(
+      "--since must be a position (digits) or an ISO 8601 date or date-time with a zone, e.g. 2026-11-26T09:00:00Z\n",
+    );
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const database = await openDatabase(config);
+  cleanups.unshift(() => database.close());
+  stopIfInterrupted();
+  const db = createPrismaClient(database.url, 2);
+  cleanups.unshift(() => db.$disconnect());
+
+  const organization = await db.organization.findUnique({
+    where: { slug: values.org },
+    select: { id: true, deletedAt: true },
+  });
+  if (!organization) throw new Failure(`No organization has the slug "${values.org}".`);
+  if (organization.deletedAt) {
+    process.stderr.write(
+      `note: this organization was deleted at ${organization.deletedAt.toISOString()}; its log is exported as it is\n`,
+    );
+  }
+
+  const output = values.out ? await openOutputFile(values.out) : stdoutOutput();
+  let count = 0;
+  let last = "";
+  async function* counted(lines: AsyncIterable<string>) {
+    for await (const line of lines) {
+      count++;
+      last = line;
+      yield line;
+    }
+  }
+  try {
+    for await (const chunk of inChunks(counted(exportEventLines(db, organization.id, { since })))) {
+      stopIfInterrupted();
+      await output.write(chunk);
+    }
+    stopIfInterrupted();
+    await output.commit();
+  } catch (error) {
+    await output.discard();
+    throw error;
+  }
+
+  const head = last ? (JSON.parse(last) as { position: string; hash: string }) : null;
+  process.stderr.write(
+    head
+      ? `exported ${count} events of ${values.org} through position ${head.position}, head ${head.hash}${values.out ? ` to ${values.out}` : ""}\n`
+      : `no events of ${values.org} to export${since ? " since then" : ""}\n`,
+  );
+  return 0;
+}
+
+type Output = {
+  write(chunk: string): Promise<void>;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+};
+
+/** Written beside the target and renamed into place: a failed export leaves no short file. */
+async function openOutputFile(target: string): Promise<Output> {
+  const partial = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.partial-${process.pid}`,
+  );
+  const handle = await open(partial, "w", 0o600);
+  const discard = async () => {
+    await handle.close().catch(() => undefined);
+    await rm(partial, { force: true });
+  };
+  cleanups.push(discard);
+  return {
+    async write(chunk) {
+      let bytes = Buffer.from(chunk, "utf8");
+      while (bytes.length > 0) {
+        const { bytesWritten } = await handle.write(bytes);
+        bytes = bytes.subarray(bytesWritten);
+      }
+    },
+    async commit() {
+      await handle.sync();
+      await handle.close();
+      await rename(partial, target);
+      cleanups.splice(cleanups.indexOf(discard), 1);
+    },
+    discard,
+  };
+}
+
+function stdoutOutput(): Output {
+  return {
+    write: (chunk) =>
+      new Promise((resolve, reject) =>
+        process.stdout.write(chunk, (error) => (error ? reject(error) : resolve())),
+      ),
+    commit: async () => undefined,
+    discard: async () => undefined,
+  };
+}
+
+/**
+ * The database `npm start` uses. With the embedded PostgreSQL, only one server may run
+ * on the data directory, and starting a second one would stop the first (embeddedPostgres.ts
+ * treats it as left over by a crash). So: when `npm start` (or an earlier, killed run) already
+ * runs it, connect to it — its port is in postmaster.pid — with the app's own login, which
+ * may read the events but never change them; otherwise start it for the export and stop it
+ * afterwards. An `npm start` begun during such an export takes the database over and the
+ * export fails; run it again.
+ */
+async function openDatabase(config: Config): Promise<Database> {
+  if (config.database.kind === "external") {
+    return { url: config.database.url, close: async () => undefined };
+  }
+  const passwordFile = path.join(config.dataDir, APP_PASSWORD_FILE);
+  if (!existsSync(passwordFile)) {
+    throw new Failure(
+      `No Coffer database in ${config.dataDir} yet (\`npm start\` creates it). Set COFFER_DATA_DIR, or DATABASE_URL for an external PostgreSQL.`,
+    );
+  }
+  const login = { user: APP_LOGIN_USER, password: readFileSync(passwordFile, "utf8").trim() };
+  const running = runningServer(config.database.dir);
+  const port = running?.port ?? config.database.port;
+  const url = withDatabase(`postgresql://127.0.0.1:${port}/postgres`, "coffer", login);
+  if (await accepts(url)) {
+    process.stderr.write(
+      `using the embedded PostgreSQL that is already running on port ${port}${running ? ` (pid ${running.pid}, probably \`npm start\`)` : ""}\n`,
+    );
+    return { url, close: async () => undefined };
+  }
+  if (running) {
+    throw new Failure(
+      `PostgreSQL (pid ${running.pid}) holds ${config.database.dir} but refuses connections on port ${port}: it may be starting or stopping. Try again in a moment.`,
+    );
+  }
+  process.stderr.write(
+    `starting the embedded PostgreSQL in ${config.database.dir} for the export\n`,
+  );
+  startedServer = true;
+  const server = await startEmbeddedPostgres({
+    dir: config.database.dir,
+    port: config.database.port,
+    persistent: true,
+    log: {
+      info: () => undefined,
+      warn: (details, message) =>
+        void process.stderr.write(`${message} ${JSON.stringify(details)}\n`),
+    },
+  });
+  return {
+    url: withDatabase(server.adminUrl, "coffer", login),
+    // Bounded: a PostgreSQL that the terminal's Ctrl-C stopped first never reports its exit.
+    close: () =>
+      Promise.race([server.stop(), new Promise<void>((resolve) => setTimeout(resolve, 5000))]),
+  };
+}
+
+/** The live server that holds `dir`, from its postmaster.pid (pid, data dir, start, port, …). */
+function runningServer(dir: string): { pid: number; port: number } | null {
+  const pidFile = path.join(dir, "postmaster.pid");
+  if (!existsSync(pidFile)) return null;
+  const [pidLine, , , portLine] = readFileSync(pidFile, "utf8").split("\n");
+  const pid = Number(pidLine);
+  const port = Number(portLine);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return null;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return null; // not running
+  }
+  return { pid, port };
+}
+
+/**
+ * Whether a server accepts the app's login at `url`: false when nothing listens there;
+ * any other failure is explained, since the export cannot go on.
+ */
+async function accepts(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    return true;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "ECONNREFUSED") return false;
+    const where = new URL(url).port;
+    throw new Failure(
+      code === "28P01"
+        ? `The PostgreSQL on port ${where} refused Coffer's app login from this data directory: is it another server? Check COFFER_DATA_DIR and EMBEDDED_POSTGRES_PORT.`
+        : code === "3D000"
+          ? `The PostgreSQL on port ${where} has no "coffer" database: start Coffer once with \`npm start\`.`
+          : `Cannot connect to the embedded PostgreSQL on port ${where}: ${(error as Error).message}`,
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function cleanUp(): Promise<void> {
+  for (const step of cleanups.splice(0)) await step().catch(() => undefined);
+}
+
+/**
+ * Ctrl-C or SIGTERM: stop after the step under way (a page, a write, PostgreSQL's start),
+ * then clean up as after a failure: no partial file, no PostgreSQL left running. A second
+ * signal exits at once.
+ */
+let interrupted: NodeJS.Signals | null = null;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(128 + constants.signals[signal]);
+    interrupted = signal;
+    process.stderr.write(`${signal}: stopping\n`);
+  });
+}
+function stopIfInterrupted(): void {
+  if (interrupted) throw new Failure(`interrupted (${interrupted})`);
+}
+
+let code: number;
+try {
+  code = await main();
+} catch (error) {
+  process.stderr.write(
+    error instanceof Failure
+      ? `${error.message}\n`
+      : `audit export failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n` +
+          (startedServer && !interrupted
+            ? "If `npm start` was started meanwhile, it took the embedded database over: run the export again.\n"
+            : ""),
+  );
+  code = 1;
+}
+await cleanUp();
+await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+process.exit(interrupted ? 128 + constants.signals[interrupted] : code);
