@@ -53,6 +53,7 @@ const schema = z.object({
   AWS_STS_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   OAUTH_ALLOW_LOOPBACK_HTTP: bool.default(false),
+  WEBHOOKS_ALLOW_LOOPBACK_HTTP: bool.default(false),
   RATE_LIMIT_SIGN_INS_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_RESOLUTIONS_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
 });
@@ -99,6 +100,8 @@ export type Config = {
   publicUrl: string | undefined;
   /** Development only: accept http:// OAuth endpoints on loopback addresses. */
   oauthAllowLoopbackHttp: boolean;
+  /** Development only: accept http:// webhook receivers on loopback addresses. */
+  webhooksAllowLoopbackHttp: boolean;
   /** Per minute: sign-ins per email and address, resolutions per token or user. */
   rateLimits: { signInsPerMinute: number; resolutionsPerMinute: number };
 };
@@ -167,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     aws: { stsEndpoint: c.AWS_STS_ENDPOINT },
     publicUrl: c.PUBLIC_URL?.replace(/\/+$/, ""),
     oauthAllowLoopbackHttp: c.OAUTH_ALLOW_LOOPBACK_HTTP,
+    webhooksAllowLoopbackHttp: c.WEBHOOKS_ALLOW_LOOPBACK_HTTP,
     rateLimits: {
       signInsPerMinute: c.RATE_LIMIT_SIGN_INS_PER_MINUTE,
       resolutionsPerMinute: c.RATE_LIMIT_RESOLUTIONS_PER_MINUTE,

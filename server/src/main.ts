@@ -10,6 +10,8 @@ import { startEmbeddedPostgres } from "./db/embeddedPostgres.ts";
 import { applyMigrations, ensureAppLogin, ensureDatabase, withDatabase } from "./db/migrate.ts";
 import { createHttpServer } from "./http/httpServer.ts";
 import { createMetrics } from "./ops/metrics.ts";
+import { createDispatcher } from "./webhooks/dispatcher.ts";
+import { registerWebhookLag } from "./webhooks/lagGauge.ts";
 import { createTransit } from "./transit/createTransit.ts";
 import { createAssumeRole } from "./aws/assumeRole.ts";
 import { awsDynamicCredentials } from "./aws/awsDynamicCredentials.ts";
@@ -48,11 +50,16 @@ async function main(): Promise<void> {
     rateLimits: config.rateLimits,
     publicUrl: () => config.publicUrl ?? origin,
     oauthAllowLoopbackHttp: config.oauthAllowLoopbackHttp,
+    webhooksAllowLoopbackHttp: config.webhooksAllowLoopbackHttp,
     transit: transit.transit,
     dynamic: awsDynamicCredentials({ db, assumeRole }),
     sessionTtlMs: config.session.ttlMs,
     secureCookie: config.session.secureCookie,
   });
+  const dispatcher = createDispatcher({ db, transit: app.transit, logger });
+  dispatcher.start();
+  shutdown.unshift(() => dispatcher.stop());
+  registerWebhookLag(metrics.registry, db);
   const consoleHandle = config.console.enabled
     ? await createConsole({ dir: config.console.dir, logger })
     : undefined;

@@ -67,6 +67,7 @@ export async function startTestApp(
     publicUrl: () => "http://coffer.test",
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     oauthAllowLoopbackHttp: true,
+    webhooksAllowLoopbackHttp: true,
     ...(options.dynamic ? { dynamic: options.dynamic(db) } : {}),
   });
 

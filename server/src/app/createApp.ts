@@ -19,6 +19,7 @@ export function createApp(options: {
   /** Where browsers reach this server (OAuth redirect URIs); known once it listens. */
   publicUrl?: () => string;
   oauthAllowLoopbackHttp?: boolean;
+  webhooksAllowLoopbackHttp?: boolean;
   /** Credentials minted at resolution time (AWS role assumption); none when omitted. */
   dynamic?: DynamicCredentials;
   /** Knobs with production defaults that tests turn down (version retention, batch sizes). */
@@ -39,15 +40,17 @@ export function createApp(options: {
     options.rateLimits ?? { signInsPerMinute: 10, resolutionsPerMinute: 1200 },
     (limit) => metrics.rateLimited.inc({ limit }),
   );
+  const transit = instrumentedTransit(options.transit, metrics);
   const services = createServices(deps, {
     sessionTtlMs: options.sessionTtlMs,
-    transit: instrumentedTransit(options.transit, metrics),
+    transit,
     logger: options.logger,
     limits,
     metrics,
     ...options.tuning,
     publicUrl: options.publicUrl ?? (() => "http://127.0.0.1:4000"),
     oauthAllowLoopbackHttp: options.oauthAllowLoopbackHttp ?? false,
+    webhooksAllowLoopbackHttp: options.webhooksAllowLoopbackHttp ?? false,
     ...(options.dynamic ? { dynamic: options.dynamic } : {}),
   });
   const yoga = createGraphQLServer({
@@ -57,5 +60,5 @@ export function createApp(options: {
     secureCookie: options.secureCookie,
     metrics,
   });
-  return { deps, services, yoga, metrics };
+  return { deps, services, yoga, metrics, transit };
 }

@@ -9,6 +9,7 @@ import { resolutionService, type ResolutionService } from "../resolution/resolut
 import type { Metrics } from "../ops/metrics.ts";
 import type { RateLimits } from "../ops/rateLimits.ts";
 import { oauthService } from "../oauth/oauthService.ts";
+import { webhookService } from "../webhooks/webhookService.ts";
 import { apiTokenService } from "../tenancy/apiTokens.ts";
 import { organizationService } from "../tenancy/organizations.ts";
 import { workspaceService } from "../tenancy/workspaces.ts";
@@ -25,6 +26,7 @@ export function createServices(
     dynamic?: DynamicCredentials | undefined;
     publicUrl: () => string;
     oauthAllowLoopbackHttp?: boolean | undefined;
+    webhooksAllowLoopbackHttp?: boolean | undefined;
     rewrapBatchSize?: number | undefined;
     limits: RateLimits;
     metrics: Pick<Metrics, "resolutions" | "resolvedValues">;
@@ -44,6 +46,11 @@ export function createServices(
   });
   return {
     transitKeys,
+    webhooks: webhookService({
+      ...deps,
+      transit: options.transit,
+      allowLoopbackHttp: options.webhooksAllowLoopbackHttp ?? false,
+    }),
     oauth,
     resolution: limitedResolution(
       resolutionService({

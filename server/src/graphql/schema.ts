@@ -14,6 +14,7 @@ import "./types/Secret.ts";
 import "./types/TransitKey.ts";
 import "./types/Resolution.ts";
 import "./types/OAuth.ts";
+import "./types/Webhook.ts";
 import "./queries.ts";
 import "./mutations/auth.ts";
 import "./mutations/organizations.ts";
