@@ -6,6 +6,12 @@
 //   COFFER_URL=http://127.0.0.1:4000/graphql COFFER_TOKEN=coffer_pat_… npx tsx examples/platform-runner.ts
 //
 // The token is a workspace API token with the `secrets:resolve` permission (issueApiToken).
+// The calls go through the typed client in client/cofferClient.ts (generated from schema.graphql).
+import {
+  createCofferClient,
+  type CofferClientOptions,
+  type SecretsCheck,
+} from "../client/cofferClient.ts";
 import { redact } from "../server/src/resolution/redact.ts";
 
 export type Action = {
@@ -15,110 +21,40 @@ export type Action = {
   arguments: Record<string, unknown>;
 };
 
-type Fetch = (
-  url: string,
-  init: { method: string; headers: Record<string, string>; body: string },
-) => Promise<{ json(): Promise<unknown> }>;
-type Options = { endpoint: string; token: string; fetch?: Fetch };
-
-async function graphql<T>(options: Options, query: string, variables: object): Promise<T> {
-  const response = await (options.fetch ?? fetch)(options.endpoint, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${options.token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
-  if (body.errors?.length) throw new Error(body.errors.map((e) => e.message).join("; "));
-  return body.data!;
-}
-
 /** Before the run: is every credential of every action there? */
 export async function check(
-  options: Options,
+  options: CofferClientOptions,
   workflow: { defaultEnvironment?: string; actions: Action[] },
-) {
-  const data = await graphql<{
-    checkSecrets: {
-      actionRef: string;
-      environment: string;
-      ready: boolean;
-      missing: string[];
-      hints: { name: string; environments: string[] }[];
-    }[];
-  }>(
-    options,
-    `
-      query ($i: CheckSecretsInput!) {
-        checkSecrets(input: $i) {
-          actionRef
-          environment
-          ready
-          missing
-          hints {
-            name
-            environments
-          }
-        }
-      }
-    `,
-    {
-      i: {
-        defaultEnvironment: workflow.defaultEnvironment,
-        actions: workflow.actions.map((a) => ({
-          actionRef: a.ref,
-          environment: a.environment,
-          arguments: a.arguments,
-        })),
-      },
-    },
-  );
-  return data.checkSecrets;
+): Promise<SecretsCheck[]> {
+  return createCofferClient(options).check({
+    defaultEnvironment: workflow.defaultEnvironment,
+    actions: workflow.actions.map((a) => ({
+      actionRef: a.ref,
+      environment: a.environment,
+      arguments: a.arguments,
+    })),
+  });
 }
 
 /** When the action runs: resolved arguments, plus what must be masked in its logs. */
 export async function resolve(
-  options: Options,
+  options: CofferClientOptions,
   workflow: { id: string; runId: string; defaultEnvironment?: string },
   action: Action,
 ) {
-  const data = await graphql<{
-    resolveSecrets: {
-      __typename: string;
-      message?: string;
-      data?: { arguments: Record<string, unknown>; redactions: string[] };
-    };
-  }>(
-    options,
-    `
-      mutation ($i: ResolveSecretsInput!) {
-        resolveSecrets(input: $i) {
-          __typename
-          ... on Error {
-            message
-          }
-          ... on MutationResolveSecretsSuccess {
-            data {
-              arguments
-              redactions
-            }
-          }
-        }
-      }
-    `,
-    {
-      i: {
-        arguments: action.arguments,
-        environment: action.environment,
-        defaultEnvironment: workflow.defaultEnvironment,
-        purpose: { workflowId: workflow.id, runId: workflow.runId, actionRef: action.ref },
-      },
-    },
-  );
-  const result = data.resolveSecrets;
-  if (!result.data) throw new Error(`${action.ref}: ${result.message ?? result.__typename}`);
+  const result = await createCofferClient(options).resolve({
+    arguments: action.arguments,
+    environment: action.environment,
+    defaultEnvironment: workflow.defaultEnvironment,
+    purpose: { workflowId: workflow.id, runId: workflow.runId, actionRef: action.ref },
+  });
+  // Every other member of the union is a typed error with a message and a code.
+  if (result.__typename !== "MutationResolveSecretsSuccess")
+    throw new Error(`${action.ref}: ${result.message}`);
+  const { redactions } = result.data;
   return {
     arguments: result.data.arguments,
-    mask: (text: string) => redact(text, result.data!.redactions),
+    mask: (text: string) => redact(text, redactions),
   };
 }
 

@@ -4,18 +4,15 @@
 // or the embedded PostgreSQL in COFFER_DATA_DIR (connecting to it when `npm start` already
 // runs it, starting and stopping it otherwise). Exit codes: 0 exported, 1 failed, 2 usage or
 // configuration error.
-import { existsSync, readFileSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { constants } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { exportEventLines, inChunks } from "../server/src/audit/exportEvents.ts";
 import { parseSince } from "../server/src/audit/parseSince.ts";
 import { ConfigError, loadConfig, type Config } from "../server/src/config.ts";
 import { createPrismaClient } from "../server/src/db/database.ts";
-import { startEmbeddedPostgres } from "../server/src/db/embeddedPostgres.ts";
-import { withDatabase } from "../server/src/db/migrate.ts";
+import { Failure, openDatabase } from "./cliDatabase.ts";
 
 const USAGE = `Usage: npm run audit:export -- --org <slug> [--since <position|time>] [--out <file>]
 
@@ -24,14 +21,6 @@ const USAGE = `Usage: npm run audit:export -- --org <slug> [--since <position|ti
                    an ISO 8601 date or date-time with a zone: from the first event at or after it
   --out <file>     write here (atomically, mode 0600) instead of standard output
 `;
-
-/** What main.ts names its login in the `coffer_app` role, and where it keeps its password. */
-const APP_LOGIN_USER = "coffer_app_login";
-const APP_PASSWORD_FILE = "app-db-password";
-
-class Failure extends Error {}
-
-type Database = { url: string; close(): Promise<void> };
 
 const cleanups: (() => Promise<void>)[] = [];
 /** Whether this run started the embedded PostgreSQL (and `npm start` could take it over). */
@@ -79,7 +68,14 @@ async function main(): Promise<number> {
     throw error;
   }
 
-  const database = await openDatabase(config);
+  // The app's own login, which may read the events but never change them.
+  const database = await openDatabase(config, {
+    login: "app",
+    purpose: "the export",
+    onStartServer: () => {
+      startedServer = true;
+    },
+  });
   cleanups.unshift(() => database.close());
   stopIfInterrupted();
   const db = createPrismaClient(database.url, 2);
@@ -172,103 +168,6 @@ function stdoutOutput(): Output {
     commit: async () => undefined,
     discard: async () => undefined,
   };
-}
-
-/**
- * The database `npm start` uses. With the embedded PostgreSQL, only one server may run
- * on the data directory, and starting a second one would stop the first (embeddedPostgres.ts
- * treats it as left over by a crash). So: when `npm start` (or an earlier, killed run) already
- * runs it, connect to it — its port is in postmaster.pid — with the app's own login, which
- * may read the events but never change them; otherwise start it for the export and stop it
- * afterwards. An `npm start` begun during such an export takes the database over and the
- * export fails; run it again.
- */
-async function openDatabase(config: Config): Promise<Database> {
-  if (config.database.kind === "external") {
-    return { url: config.database.url, close: async () => undefined };
-  }
-  const passwordFile = path.join(config.dataDir, APP_PASSWORD_FILE);
-  if (!existsSync(passwordFile)) {
-    throw new Failure(
-      `No Coffer database in ${config.dataDir} yet (\`npm start\` creates it). Set COFFER_DATA_DIR, or DATABASE_URL for an external PostgreSQL.`,
-    );
-  }
-  const login = { user: APP_LOGIN_USER, password: readFileSync(passwordFile, "utf8").trim() };
-  const running = runningServer(config.database.dir);
-  const port = running?.port ?? config.database.port;
-  const url = withDatabase(`postgresql://127.0.0.1:${port}/postgres`, "coffer", login);
-  if (await accepts(url)) {
-    process.stderr.write(
-      `using the embedded PostgreSQL that is already running on port ${port}${running ? ` (pid ${running.pid}, probably \`npm start\`)` : ""}\n`,
-    );
-    return { url, close: async () => undefined };
-  }
-  if (running) {
-    throw new Failure(
-      `PostgreSQL (pid ${running.pid}) holds ${config.database.dir} but refuses connections on port ${port}: it may be starting or stopping. Try again in a moment.`,
-    );
-  }
-  process.stderr.write(
-    `starting the embedded PostgreSQL in ${config.database.dir} for the export\n`,
-  );
-  startedServer = true;
-  const server = await startEmbeddedPostgres({
-    dir: config.database.dir,
-    port: config.database.port,
-    persistent: true,
-    log: {
-      info: () => undefined,
-      warn: (details, message) =>
-        void process.stderr.write(`${message} ${JSON.stringify(details)}\n`),
-    },
-  });
-  return {
-    url: withDatabase(server.adminUrl, "coffer", login),
-    // Bounded: a PostgreSQL that the terminal's Ctrl-C stopped first never reports its exit.
-    close: () =>
-      Promise.race([server.stop(), new Promise<void>((resolve) => setTimeout(resolve, 5000))]),
-  };
-}
-
-/** The live server that holds `dir`, from its postmaster.pid (pid, data dir, start, port, …). */
-function runningServer(dir: string): { pid: number; port: number } | null {
-  const pidFile = path.join(dir, "postmaster.pid");
-  if (!existsSync(pidFile)) return null;
-  const [pidLine, , , portLine] = readFileSync(pidFile, "utf8").split("\n");
-  const pid = Number(pidLine);
-  const port = Number(portLine);
-  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return null;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return null; // not running
-  }
-  return { pid, port };
-}
-
-/**
- * Whether a server accepts the app's login at `url`: false when nothing listens there;
- * any other failure is explained, since the export cannot go on.
- */
-async function accepts(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  try {
-    await client.connect();
-    return true;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === "ECONNREFUSED") return false;
-    const where = new URL(url).port;
-    throw new Failure(
-      code === "28P01"
-        ? `The PostgreSQL on port ${where} refused Coffer's app login from this data directory: is it another server? Check COFFER_DATA_DIR and EMBEDDED_POSTGRES_PORT.`
-        : code === "3D000"
-          ? `The PostgreSQL on port ${where} has no "coffer" database: start Coffer once with \`npm start\`.`
-          : `Cannot connect to the embedded PostgreSQL on port ${where}: ${(error as Error).message}`,
-    );
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 async function cleanUp(): Promise<void> {

@@ -190,12 +190,16 @@ async function importEmbeddedPostgres(
   return (await import(entry)).default as EmbeddedPostgresClass;
 }
 
-function fallbackDataDir(dir: string, log: Log): string {
-  const fallback = path.join(
+/** Where a data directory the postgres user cannot reach is kept instead (see startEmbeddedPostgres). */
+export function fallbackDataRoot(dir: string): string {
+  return path.join(
     os.tmpdir(),
     `coffer-data-${Buffer.from(path.resolve(dir)).toString("base64url").slice(-40)}`,
-    "postgres",
   );
+}
+
+function fallbackDataDir(dir: string, log: Log): string {
+  const fallback = path.join(fallbackDataRoot(dir), "postgres");
   log.warn(
     { requested: dir, using: fallback },
     "the data directory is not reachable by the postgres user; using the temp directory instead",
