@@ -83,14 +83,19 @@ export function transitKeyService(
       let batch = await page(null);
       let writing: Promise<void> = Promise.resolve();
       while (batch.length > 0) {
-        const [fresh, following] = await Promise.all([
+        const next = Promise.all([
           deps.transit.rewrap(
             keyName,
             batch.map((b) => b.ciphertext),
           ),
           page(batch[batch.length - 1]!),
         ]);
-        await writing;
+        // The batch being written finishes (or fails) before anything else is decided, so a
+        // failure of the next step leaves the job's progress exact.
+        const [settledWrite, settledNext] = await Promise.allSettled([writing, next]);
+        if (settledWrite.status === "rejected") throw settledWrite.reason;
+        if (settledNext.status === "rejected") throw settledNext.reason;
+        const [fresh, following] = settledNext.value;
         writing = store(batch, fresh);
         writing.catch(() => undefined); // awaited below; this only keeps a failure from going unhandled meanwhile
         batch = following;
