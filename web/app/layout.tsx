@@ -3,14 +3,14 @@ import type { ReactNode } from "react";
 import "./globals.css";
 
 export const metadata: Metadata = {
-  title: { default: "Coffer admin console", template: "%s · Coffer admin console" },
+  title: { default: "Coffer", template: "%s · Coffer" },
   description: "Administration console for the Coffer secrets service.",
   // An admin console for a secrets service has nothing to offer search engines.
   robots: { index: false, follow: false },
 };
 
 export const viewport: Viewport = {
-  colorScheme: "light dark",
+  colorScheme: "light",
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {

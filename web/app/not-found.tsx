@@ -12,9 +12,9 @@ export default function NotFound() {
         <h1 id="not-found-title" className={styles.title}>
           Page not found
         </h1>
-        <p>There is nothing at this address in the admin console.</p>
+        <p>There is nothing at this address in the console.</p>
         <p>
-          <Link href="/">Back to the console home</Link>
+          <Link href="/">Back to the console</Link>
         </p>
       </section>
     </main>
