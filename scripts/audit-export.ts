@@ -5,14 +5,13 @@
 // runs it, starting and stopping it otherwise). Exit codes: 0 exported, 1 failed, 2 usage or
 // configuration error.
 import { open, rename, rm } from "node:fs/promises";
-import { constants } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { exportEventLines, inChunks } from "../server/src/audit/exportEvents.ts";
 import { parseSince } from "../server/src/audit/parseSince.ts";
-import { ConfigError, loadConfig, type Config } from "../server/src/config.ts";
 import { createPrismaClient } from "../server/src/db/database.ts";
 import { Failure, openDatabase } from "./cliDatabase.ts";
+import { createCliRun } from "./cliRun.ts";
 
 const USAGE = `Usage: npm run audit:export -- --org <slug> [--since <position|time>] [--out <file>]
 
@@ -22,9 +21,8 @@ const USAGE = `Usage: npm run audit:export -- --org <slug> [--since <position|ti
   --out <file>     write here (atomically, mode 0600) instead of standard output
 `;
 
-const cleanups: (() => Promise<void>)[] = [];
-/** Whether this run started the embedded PostgreSQL (and `npm start` could take it over). */
-let startedServer = false;
+const cli = createCliRun("audit export");
+const { cleanups, stopIfInterrupted } = cli;
 
 async function main(): Promise<number> {
   let args;
@@ -57,24 +55,13 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  const config = cli.loadConfig();
 
   // The app's own login, which may read the events but never change them.
   const database = await openDatabase(config, {
     login: "app",
     purpose: "the export",
-    onStartServer: () => {
-      startedServer = true;
-    },
+    onStartServer: cli.serverStarted,
   });
   cleanups.unshift(() => database.close());
   stopIfInterrupted();
@@ -170,41 +157,4 @@ function stdoutOutput(): Output {
   };
 }
 
-async function cleanUp(): Promise<void> {
-  for (const step of cleanups.splice(0)) await step().catch(() => undefined);
-}
-
-/**
- * Ctrl-C or SIGTERM: stop after the step under way (a page, a write, PostgreSQL's start),
- * then clean up as after a failure: no partial file, no PostgreSQL left running. A second
- * signal exits at once.
- */
-let interrupted: NodeJS.Signals | null = null;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (interrupted) process.exit(128 + constants.signals[signal]);
-    interrupted = signal;
-    process.stderr.write(`${signal}: stopping\n`);
-  });
-}
-function stopIfInterrupted(): void {
-  if (interrupted) throw new Failure(`interrupted (${interrupted})`);
-}
-
-let code: number;
-try {
-  code = await main();
-} catch (error) {
-  process.stderr.write(
-    error instanceof Failure
-      ? `${error.message}\n`
-      : `audit export failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n` +
-          (startedServer && !interrupted
-            ? "If `npm start` was started meanwhile, it took the embedded database over: run the export again.\n"
-            : ""),
-  );
-  code = 1;
-}
-await cleanUp();
-await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
-process.exit(interrupted ? 128 + constants.signals[interrupted] : code);
+await cli.exitWith(main);

@@ -5,13 +5,12 @@
 // while it runs may show up as differences: run it again, or while Coffer is idle.
 // Exit codes: 0 the projections match, 1 they differ or the check failed, 2 usage or
 // configuration error.
-import { constants } from "node:os";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, type Config } from "../server/src/config.ts";
 import { createPrismaClient } from "../server/src/db/database.ts";
 import type { ProjectionDifference } from "../server/src/projections/compare.ts";
 import { rebuildAndCompare } from "../server/src/projections/rebuild.ts";
-import { Failure, openDatabase } from "./cliDatabase.ts";
+import { openDatabase } from "./cliDatabase.ts";
+import { ConfigurationFailure, createCliRun } from "./cliRun.ts";
 
 const USAGE = `Usage: npm run projections:check
 
@@ -20,12 +19,8 @@ tables. Needs a login that may create databases: the embedded PostgreSQL's super
 DATABASE_ADMIN_URL with an external PostgreSQL.
 `;
 
-/** A problem with how the check was set up rather than with the projections (exit 2). */
-class ConfigurationFailure extends Failure {}
-
-const cleanups: (() => Promise<void>)[] = [];
-/** Whether this run started the embedded PostgreSQL (and `npm start` could take it over). */
-let startedServer = false;
+const cli = createCliRun("projections check");
+const { cleanups, stopIfInterrupted } = cli;
 
 async function main(): Promise<number> {
   try {
@@ -40,23 +35,12 @@ async function main(): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  const config = cli.loadConfig();
 
   const database = await openDatabase(config, {
     login: "admin",
     purpose: "the check",
-    onStartServer: () => {
-      startedServer = true;
-    },
+    onStartServer: cli.serverStarted,
   });
   cleanups.unshift(() => database.close());
   stopIfInterrupted();
@@ -101,41 +85,4 @@ function describe({ table, onlyLive, onlyReplayed }: ProjectionDifference): stri
   return `\n${table}\n${rows("only in the live table", onlyLive)}${rows("only in the replay", onlyReplayed)}`;
 }
 
-async function cleanUp(): Promise<void> {
-  for (const step of cleanups.splice(0)) await step().catch(() => undefined);
-}
-
-/**
- * Ctrl-C or SIGTERM: stop after the step under way (PostgreSQL's start, the replay, which
- * drops its scratch database), then clean up: no PostgreSQL left running. A second signal
- * exits at once.
- */
-let interrupted: NodeJS.Signals | null = null;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (interrupted) process.exit(128 + constants.signals[signal]);
-    interrupted = signal;
-    process.stderr.write(`${signal}: stopping after the step under way\n`);
-  });
-}
-function stopIfInterrupted(): void {
-  if (interrupted) throw new Failure(`interrupted (${interrupted})`);
-}
-
-let code: number;
-try {
-  code = await main();
-} catch (error) {
-  process.stderr.write(
-    error instanceof Failure
-      ? `${error.message}\n`
-      : `projections check failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n` +
-          (startedServer && !interrupted
-            ? "If `npm start` was started meanwhile, it took the embedded database over: run the check again.\n"
-            : ""),
-  );
-  code = error instanceof ConfigurationFailure ? 2 : 1;
-}
-await cleanUp();
-await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
-process.exit(interrupted ? 128 + constants.signals[interrupted] : code);
+await cli.exitWith(main);
