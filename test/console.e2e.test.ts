@@ -70,7 +70,8 @@ beforeAll(async () => {
   const started = Date.now();
   const build = ensureConsoleBuilt();
   timings.build = build.ms;
-  idp = await startOAuthServer();
+  // Short-lived tokens, so that a test can wait until one is due for refresh (half its life).
+  idp = await startOAuthServer({ accessTokenTtlSeconds: 4 });
   // The test's authorization server speaks plain http on loopback.
   coffer = await startCoffer(admin, { OAUTH_ALLOW_LOOPBACK_HTTP: "true" });
   origin = coffer.origin;
@@ -614,6 +615,7 @@ describe("admin console in Chromium", () => {
 
       // The provider revokes the grant: the next refresh fails and the console says so.
       await idp.revokeRefreshTokens();
+      await new Promise((resolve) => setTimeout(resolve, 2_500)); // into the token's refresh window
       const refused = await resolve({
         t: "${{ SECRETS.custom_test_idp_oauth.CUSTOM_TEST_IDP_USER_TOKEN }}",
       });

@@ -14,6 +14,8 @@ let tenant: Awaited<ReturnType<TestApp["createTenant"]>>;
 let token: string;
 let decrypts = 0;
 
+/** The USER connection's 60 s token, issued 50 s ago: inside its refresh window (half its life). */
+const NEAR_EXPIRY = `UPDATE oauth_connections SET refreshed_at = now() - interval '50 seconds', expires_at = now() + interval '10 seconds' WHERE kind = 'USER' AND disconnected_at IS NULL`;
 const PROVIDER = `providerId name builtin configured clientId userTokenExpression serviceTokenExpression`;
 const ERR = `__typename ... on Error { message code }`;
 
@@ -185,6 +187,16 @@ describe("authorization code + PKCE", () => {
       (await complete(tenant.session, callbackUrl)).data.completeOAuthAuthorization.__typename,
     ).toBe("ValidationError");
 
+    // A fresh 60 s token is handed out as it is…
+    const unrefreshed = idp.tokenRequests().refresh_token;
+    const fresh = await r.resolve(
+      { token },
+      { refs: [{ name: "custom_acme_api_oauth", key: "CUSTOM_ACME_API_USER_TOKEN" }] },
+    );
+    expect(fresh.__typename).toBe("MutationResolveSecretsSuccess");
+    expect(idp.tokenRequests().refresh_token).toBe(unrefreshed);
+    // …one with 10 s of its 60 left is refreshed first.
+    await t.database.admin(NEAR_EXPIRY);
     const before = idp.tokenRequests().refresh_token;
     const resolved = await r.resolve(
       { token },
@@ -195,7 +207,6 @@ describe("authorization code + PKCE", () => {
       },
     );
     expect(resolved.data.arguments.auth).toMatch(/^Bearer \S{20,}$/);
-    // 60 s tokens are inside the 5-minute refresh window: refreshed before being handed out.
     expect(idp.tokenRequests().refresh_token).toBe(before + 1);
     const tokens = await t.database.admin(
       `SELECT access_token_ciphertext, refresh_token_ciphertext FROM oauth_connections WHERE disconnected_at IS NULL AND kind = 'USER'`,
@@ -245,9 +256,7 @@ describe("authorization code + PKCE", () => {
 
   it("ten concurrent resolutions of an expiring token cause exactly one refresh", async () => {
     const before = idp.tokenRequests().refresh_token;
-    await t.database.admin(
-      `UPDATE oauth_connections SET expires_at = now() + interval '30 seconds' WHERE kind = 'USER' AND disconnected_at IS NULL`,
-    );
+    await t.database.admin(NEAR_EXPIRY);
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
         r.resolve(
@@ -269,9 +278,7 @@ describe("authorization code + PKCE", () => {
 
   it("a revoked refresh token marks the connection as needing reconnection and resolution fails typed", async () => {
     expect(await idp.revokeRefreshTokens()).toBeGreaterThan(0);
-    await t.database.admin(
-      `UPDATE oauth_connections SET expires_at = now() + interval '10 seconds' WHERE kind = 'USER' AND disconnected_at IS NULL`,
-    );
+    await t.database.admin(NEAR_EXPIRY);
     const result = await r.resolve(
       { token },
       { refs: [{ name: "custom_acme_api_oauth", key: "CUSTOM_ACME_API_USER_TOKEN" }] },

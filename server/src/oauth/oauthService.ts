@@ -731,11 +731,20 @@ export function oauthService(deps: OAuthDeps) {
   }
 }
 
-export function needsRefresh(connection: Pick<OAuthConnection, "expiresAt">, now: Date): boolean {
-  return (
-    connection.expiresAt !== null &&
-    connection.expiresAt.getTime() - now.getTime() < REFRESH_AHEAD_MS
-  );
+/**
+ * Refresh when less than REFRESH_AHEAD_MS is left — or, for tokens that live shorter than
+ * twice that, when less than half their lifetime is left. (With a fixed window, a token
+ * issued for a minute would be "expiring" from birth and refreshed on every use.)
+ */
+export function needsRefresh(
+  connection: Pick<OAuthConnection, "expiresAt" | "connectedAt" | "refreshedAt">,
+  now: Date,
+): boolean {
+  if (connection.expiresAt === null) return false;
+  const issuedAt = (connection.refreshedAt ?? connection.connectedAt).getTime();
+  const lifetime = connection.expiresAt.getTime() - issuedAt;
+  const threshold = Math.min(REFRESH_AHEAD_MS, Math.max(0, lifetime) / 2);
+  return connection.expiresAt.getTime() - now.getTime() < threshold;
 }
 
 export type OAuthService = ReturnType<typeof oauthService>;

@@ -4,14 +4,15 @@ import type { StoredEvent } from "../eventstore/types.ts";
 
 /**
  * The projection of a SecretsResolved event: one `secret_usage` row per stored secret used
- * (Recent usage) and the last-used times, in one statement on the hot path; OAuth
- * connections only get their last-used time. Everything comes from the event itself, so
- * a replay rebuilds exactly the same rows (row ids aside).
+ * (Recent usage) and the last-used times, in one statement on the hot path. OAuth
+ * connections are not touched here: their rows are locked while a token is refreshed, and
+ * waiting for that while holding the organization's chain lock could deadlock (the
+ * resolution service notes their last use after the commit). Everything comes from the
+ * event itself, so a replay rebuilds exactly the same rows (row ids aside).
  */
 export async function projectUsage(tx: Tx, event: StoredEvent, newId: () => string): Promise<void> {
   const data = event.data as Extract<UsageEvent, { type: "SecretsResolved" }>["data"];
   const stored = data.secrets.filter((s) => s.dynamic !== "oauth");
-  const oauth = data.secrets.filter((s) => s.dynamic === "oauth").map((s) => s.secretId);
   const { actor } = event.metadata;
   const now = event.occurredAt;
   await tx.$executeRaw`
@@ -28,6 +29,4 @@ export async function projectUsage(tx: Tx, event: StoredEvent, newId: () => stri
       RETURNING secret_id
     )
     UPDATE secrets SET last_used_at = ${now} WHERE id IN (SELECT secret_id FROM used)`;
-  if (oauth.length)
-    await tx.$executeRaw`UPDATE oauth_connections SET last_used_at = ${now} WHERE id = ANY(${oauth}::uuid[])`;
 }

@@ -374,6 +374,19 @@ export function resolutionService(
           },
           caller,
         );
+        // Outside the usage transaction (see projectUsage), best effort: it is a hint for
+        // the console, not audit evidence (the event above is).
+        const oauthUsed = used.filter((u) => u.dynamic === "oauth").map((u) => u.secretId);
+        if (oauthUsed.length) {
+          deps.db
+            .$executeRaw`UPDATE oauth_connections SET last_used_at = now() WHERE id = ANY(${oauthUsed}::uuid[])`.catch(
+            (error: unknown) =>
+              deps.logger.warn(
+                { err: String(error) },
+                "could not note an OAuth connection's last use",
+              ),
+          );
+        }
       } catch (error) {
         deps.logger.error(
           { err: error instanceof Error ? error.message : String(error) },
