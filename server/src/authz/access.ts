@@ -3,6 +3,7 @@ import { PERMISSIONS, type OrgRole, type Permission, type WorkspaceRole } from "
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import type { Actor } from "./Actor.ts";
+import { isUuid } from "../domain/uuid.ts";
 
 /**
  * What an actor may do in one organization or workspace. `null` from the loaders means the
@@ -29,9 +30,6 @@ const WORKSPACE_ROLE_PERMISSIONS: Record<WorkspaceRole, ReadonlySet<Permission>>
 function tokenPermissions(permissions: readonly Permission[]): ReadonlySet<Permission> {
   return permissions.includes("admin") ? ALL : new Set(permissions);
 }
-
-const isUuid = (id: string) =>
-  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 
 export async function loadOrgAccess(
   db: Db | Tx,

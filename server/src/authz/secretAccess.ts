@@ -4,6 +4,7 @@ import type { Permission } from "../domain/roles.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import type { Actor } from "./Actor.ts";
 import { loadOrgAccess, loadWorkspaceAccess, requirePermission, type OrgAccess } from "./access.ts";
+import { isUuid } from "../domain/uuid.ts";
 
 /**
  * Who may see and change a secret:
@@ -50,9 +51,7 @@ export async function requireSecret(
   permission: Permission,
   what: string,
 ) {
-  const secret = /^[0-9a-f-]{36}$/i.test(secretId)
-    ? await db.secret.findUnique({ where: { id: secretId } })
-    : null;
+  const secret = isUuid(secretId) ? await db.secret.findUnique({ where: { id: secretId } }) : null;
   const access = secret && !secret.deletedAt ? await loadSecretAccess(db, actor, secret) : null;
   if (!secret || !access || !access.permissions.has("secrets:read"))
     throw new NotFoundError("Secret");

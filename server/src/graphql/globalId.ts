@@ -1,5 +1,6 @@
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { NotFoundError } from "../errors/NotFoundError.ts";
+import { isUuid } from "../domain/uuid.ts";
 
 /**
  * A global id of the expected type, or NotFound: a malformed id, an id of another type
@@ -8,7 +9,7 @@ import { NotFoundError } from "../errors/NotFoundError.ts";
 export function localId(globalId: string | number, typename: string, label = typename): string {
   try {
     const decoded = decodeGlobalID(String(globalId));
-    if (decoded.typename === typename && /^[0-9a-f-]{36}$/i.test(decoded.id)) return decoded.id;
+    if (decoded.typename === typename && isUuid(decoded.id)) return decoded.id;
   } catch {
     // fall through
   }

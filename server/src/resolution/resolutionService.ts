@@ -33,6 +33,7 @@ import { OAuthReconnectionRequiredError } from "../oauth/oauthErrors.ts";
 import type { OAuthService } from "../oauth/oauthService.ts";
 import { oauthTokenKey, parseOAuthRef } from "../oauth/providerId.ts";
 import { openSealed } from "../oauth/sealedValues.ts";
+import { isUuid } from "../domain/uuid.ts";
 
 export type ResolveInput = {
   workspaceId?: string | null | undefined;
@@ -87,7 +88,7 @@ export function resolutionService(
     if (input.onBehalfOfUser) {
       if (actor.kind === "user" && input.onBehalfOfUser !== actor.userId)
         throw new ValidationError("A user resolves on their own behalf only");
-      const member = /^[0-9a-f-]{36}$/i.test(input.onBehalfOfUser)
+      const member = isUuid(input.onBehalfOfUser)
         ? await loadWorkspaceAccess(
             deps.db,
             { kind: "user", userId: input.onBehalfOfUser, sessionId: "" },

@@ -19,6 +19,7 @@ import { executeCommand, inTransaction } from "../eventstore/executeCommand.ts";
 import type { Db, Tx } from "../db/database.ts";
 import { parseInput } from "./parseInput.ts";
 import { projectApiToken } from "./projections.ts";
+import { isUuid } from "../domain/uuid.ts";
 
 const issueInput = z.object({
   name: z.string().trim().min(1, "must not be empty").max(100, "at most 100 characters"),
@@ -139,7 +140,7 @@ export function apiTokenService(deps: CoreDeps) {
  * tokens, workspace admins for workspace tokens. Anything else looks missing.
  */
 export async function findVisibleToken(db: Db | Tx, actor: Actor, tokenId: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(tokenId)) return null;
+  if (!isUuid(tokenId)) return null;
   const row = await db.apiToken.findUnique({ where: { id: tokenId } });
   if (!row) return null;
   const access = row.workspaceId

@@ -1,6 +1,7 @@
 import type { Environment } from "../../generated/prisma/client.ts";
 import { visibleWorkspaces } from "../../authz/visibility.ts";
 import { builder } from "../builder.ts";
+import { isUuid } from "../../domain/uuid.ts";
 
 export const EnvironmentRef = builder.objectRef<Environment>("Environment");
 
@@ -12,7 +13,7 @@ builder.node(EnvironmentRef, {
     if (!ctx.actor) return ids.map(() => null);
     const rows = await ctx.db.environment.findMany({
       where: {
-        id: { in: ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)) },
+        id: { in: ids.filter(isUuid) },
         workspace: visibleWorkspaces(ctx.actor),
       },
     });

@@ -7,6 +7,7 @@ import { builder } from "../builder.ts";
 import { ApiTokenRef } from "./ApiToken.ts";
 import { UserRef } from "./User.ts";
 import { WorkspaceRef } from "./Workspace.ts";
+import { isUuid } from "../../domain/uuid.ts";
 
 export const OrgRoleEnum = builder.enumType("OrgRole", { values: ORG_ROLES });
 
@@ -100,5 +101,3 @@ builder.node(OrganizationRef, {
     }),
   }),
 });
-
-const isUuid = (id: string) => /^[0-9a-f-]{36}$/i.test(id);

@@ -14,6 +14,7 @@ import { tryLocalId } from "../globalId.ts";
 import { OrganizationRef } from "./Organization.ts";
 import { UserRef } from "./User.ts";
 import { WorkspaceRef } from "./Workspace.ts";
+import { isUuid } from "../../domain/uuid.ts";
 
 export const SecretScopeEnum = builder.enumType("SecretScope", {
   values: {
@@ -266,7 +267,7 @@ builder.queryFields((t) => ({
 async function visibleSecrets(ctx: Context, ids: readonly string[]): Promise<(Secret | null)[]> {
   if (!ctx.actor) return ids.map(() => null);
   const rows = await ctx.db.secret.findMany({
-    where: { id: { in: ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)) }, deletedAt: null },
+    where: { id: { in: ids.filter(isUuid) }, deletedAt: null },
   });
   return Promise.all(
     ids.map(async (id) => {

@@ -8,6 +8,7 @@ import { ApiTokenRef, PermissionEnum } from "./ApiToken.ts";
 import { EnvironmentRef } from "./Environment.ts";
 import { OrganizationRef } from "./Organization.ts";
 import { UserRef } from "./User.ts";
+import { isUuid } from "../../domain/uuid.ts";
 
 export const WorkspaceRoleEnum = builder.enumType("WorkspaceRole", { values: WORKSPACE_ROLES });
 
@@ -34,10 +35,7 @@ builder.node(WorkspaceRef, {
     if (!ctx.actor) return ids.map(() => null);
     const rows = await ctx.db.workspace.findMany({
       where: {
-        AND: [
-          { id: { in: ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)) } },
-          visibleWorkspaces(ctx.actor),
-        ],
+        AND: [{ id: { in: ids.filter(isUuid) } }, visibleWorkspaces(ctx.actor)],
       },
     });
     return ids.map((id) => rows.find((r) => r.id === id) ?? null);
