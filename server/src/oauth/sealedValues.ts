@@ -7,7 +7,8 @@ import { organizationKeyName, type Transit } from "../transit/Transit.ts";
  * secrets. Like secret versions, each plaintext names what it belongs to (row and field),
  * checked when opened, so a ciphertext moved to another row or field is refused.
  */
-export type SealedField = "client_secret" | "access_token" | "refresh_token";
+export type SealedField =
+  "client_secret" | "access_token" | "refresh_token" | "webhook_signing_key";
 type Item = { ownerId: string; field: SealedField; value: string };
 
 export async function seal(

@@ -33,7 +33,7 @@ export function createDispatcher(deps: {
     let key = keys.get(sub.id);
     if (!key) {
       [key] = await unseal(deps.transit, sub.organizationId, [
-        { ciphertext: sub.secretCiphertext, ownerId: sub.id, field: "client_secret" },
+        { ciphertext: sub.secretCiphertext, ownerId: sub.id, field: "webhook_signing_key" },
       ]);
       keys.set(sub.id, key!);
     }

@@ -30,7 +30,7 @@ export function webhookService(deps: CoreDeps & { transit: Transit; allowLoopbac
       const id = deps.newId();
       const signingSecret = `whsec_${randomBytes(32).toString("base64url")}`;
       const [secretCiphertext] = await seal(deps.transit, organizationId, [
-        { ownerId: id, field: "client_secret", value: signingSecret },
+        { ownerId: id, field: "webhook_signing_key", value: signingSecret },
       ]);
       const subscription = await deps.db.$transaction(async (tx) => {
         const [head] = await tx.$queryRaw<
