@@ -10,6 +10,7 @@ import { PrismaKeyringStore } from "../../server/src/transit/PrismaKeyringStore.
 import type { Transit } from "../../server/src/transit/Transit.ts";
 import type { DynamicCredentials } from "../../server/src/resolution/dynamicCredentials.ts";
 import { inject } from "vitest";
+import { recordingTransit, reportScan, scanForPlaintext } from "./plaintextScan.ts";
 import { rebuildAndCompare } from "../../server/src/projections/rebuild.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
@@ -39,6 +40,8 @@ export async function startTestApp(
     tuning?: { keepVersions?: number; rewrapBatchSize?: number };
     dynamic?: (db: Db) => DynamicCredentials;
     rateLimits?: { signInsPerMinute: number; resolutionsPerMinute: number };
+    /** LocalTransit's master key; random by default. Pass one to share the keyring with another process. */
+    masterKey?: Buffer;
   } = {},
 ) {
   const database: TestDatabase = await createTestDatabase();
@@ -46,6 +49,7 @@ export async function startTestApp(
   const db: Db = createPrismaClient(database.appUrl, 4, () => statements++);
   const logs: string[] = [];
   const responses: string[] = [];
+  const exchanges: { query: string; raw: string }[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
       logs.push(String(chunk));
@@ -54,8 +58,12 @@ export async function startTestApp(
   });
   const logger = createLogger("debug", sink);
   // The embedded transit adapter over this database, with a throwaway master key.
-  const localTransit = new LocalTransit(new PrismaKeyringStore(db, randomBytes(32)));
-  const transit = options.transit ? options.transit(localTransit) : localTransit;
+  const localTransit = new LocalTransit(
+    new PrismaKeyringStore(db, options.masterKey ?? randomBytes(32)),
+  );
+  // Every value stored and every ciphertext made is recorded for the plaintext scan in close().
+  const recorder = recordingTransit(options.transit ? options.transit(localTransit) : localTransit);
+  const transit = recorder.transit;
   const app = createApp({
     db,
     logger,
@@ -89,6 +97,7 @@ export async function startTestApp(
     });
     const raw = await response.text();
     responses.push(raw);
+    exchanges.push({ query, raw });
     const body = JSON.parse(raw) as { data: T; errors?: GqlResult["errors"] };
     return {
       status: response.status,
@@ -231,6 +240,16 @@ export async function startTestApp(
      */
     async close(options: { verifyProjections?: boolean } = {}) {
       try {
+        const scan = await scanForPlaintext({
+          database,
+          values: recorder.values,
+          ciphertexts: recorder.ciphertexts,
+          logs,
+          exchanges,
+        });
+        reportScan(inject("scanReport"), scan);
+        if (scan.hits.length)
+          throw new Error(`Stored values or ciphertexts leaked:\n${scan.hits.join("\n")}`);
         if (options.verifyProjections === false) return;
         const { differences } = await rebuildAndCompare(db, inject("pgAdminUrl"));
         if (differences.length)
