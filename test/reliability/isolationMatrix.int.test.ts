@@ -158,6 +158,7 @@ const FIELDS: Record<string, FieldCase> = {
       query: `query($id: ID!) { node(id: $id) { __typename id ... on Secret { name } } }`,
       variables: { id: t.secretId },
     }),
+    readable: (data) => expect(data.node).toMatchObject({ __typename: "Secret" }),
   },
   nodes: {
     level: "workspace",
@@ -184,6 +185,8 @@ const FIELDS: Record<string, FieldCase> = {
       query: `query($id: ID!) { secret(id: $id) { id name keyNames versions { version } } }`,
       variables: { id: t.secretId },
     }),
+    // Those allowed to read it see its metadata.
+    readable: (data) => expect(data.secret).toMatchObject({ keyNames: ["K"] }),
   },
   verifyAuditChain: {
     level: "organization",

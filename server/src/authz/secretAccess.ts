@@ -23,12 +23,20 @@ export async function loadSecretAccess(
     const access = await loadOrgAccess(db, actor, secret.organizationId);
     if (access && access.permissions.size > 0) return access;
     if (!access) return null;
-    // An organization member without organization rights still reads metadata through a workspace.
-    const readable = await db.workspace.findMany({
-      where: { organizationId: secret.organizationId },
-      select: { id: true },
-    });
-    for (const { id } of readable) {
+    // An organization member without organization rights still reads metadata through a
+    // workspace: one of their own (a workspace token has exactly one).
+    const candidates =
+      actor.kind === "token"
+        ? actor.workspaceId
+          ? [actor.workspaceId]
+          : []
+        : (
+            await db.workspaceMember.findMany({
+              where: { userId: actor.userId, workspace: { organizationId: secret.organizationId } },
+              select: { workspaceId: true },
+            })
+          ).map((m) => m.workspaceId);
+    for (const id of candidates) {
       const ws = await loadWorkspaceAccess(db, actor, id);
       if (ws?.permissions.has("secrets:read"))
         return { ...ws, permissions: new Set<Permission>(["secrets:read"]) };
