@@ -1,9 +1,41 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../server/src/errors/ValidationError.ts";
-import { findSecretRefs, substitute } from "../server/src/resolution/expressions.ts";
+import { findSecretRefs, refId, substitute } from "../server/src/resolution/expressions.ts";
 import { redact } from "../server/src/resolution/redact.ts";
 
 describe("secret expressions", () => {
+  it("substitutes exactly like the lazy ${{ … }} pattern, on many random strings", () => {
+    // The reference: the straightforward (but quadratic) regular expressions it replaced.
+    const SECRET = /^\s*SECRETS\.([a-z0-9][a-z0-9_-]{0,127})\.([A-Za-z_][A-Za-z0-9_]{0,127})\s*$/;
+    const reference = (text: string) => {
+      const whole = /^\s*\$\{\{([\s\S]*?)\}\}\s*$/.exec(text);
+      const single = whole ? SECRET.exec(whole[1]!) : null;
+      if (single) return `<${single[1]}.${single[2]}>`;
+      return text.replace(/\$\{\{([\s\S]*?)\}\}/g, (expression, inner: string) => {
+        const parsed = SECRET.exec(inner);
+        return parsed ? `<${parsed[1]}.${parsed[2]}>` : expression;
+      });
+    };
+    const pieces = ["${{", "}}", " SECRETS.a.K ", "SECRETS.b.K", "x", "$", "{", "}", " "];
+    let seed = 7;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    for (let n = 0; n < 5000; n++) {
+      const text = Array.from(
+        { length: 1 + Math.floor(random() * 12) },
+        () => pieces[Math.floor(random() * pieces.length)]!,
+      ).join("");
+      expect(
+        substitute(text, (ref) => `<${refId(ref)}>`),
+        JSON.stringify(text),
+      ).toBe(reference(text));
+    }
+  });
+
+  it("answers at once for a 2 MB string of unclosed expressions", () => {
+    const text = "${{ SECRETS ".repeat(170_000);
+    expect(() => findSecretRefs({ text })).toThrow(ValidationError);
+  });
+
   it("finds every reference in any JSON tree, whitespace-tolerant, hyphenated names, each once", () => {
     const args = {
       channel: "${{ SECRETS.slack.ALERTS_CHANNEL }}",

@@ -19,6 +19,10 @@ describe("withoutInputValues", () => {
       'Enum "SecretScope" cannot represent non-enum value: "hunter2".',
       'Enum "SecretScope" cannot represent this value',
     ],
+    [
+      'Variable "$i" got invalid value "HUNTER2" at "i.type"; Value "hunter2 \\"quoted\\"" does not exist in "SecretType" enum.',
+      'Variable "$i" got an invalid value at "i.type"; This value does not exist in the "SecretType" enum.',
+    ],
   ])("%s", (message, expected) => {
     expect(withoutInputValues(message)).toBe(expected);
     expect(withoutInputValues(message)).not.toContain("hunter2");

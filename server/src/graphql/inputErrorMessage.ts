@@ -9,6 +9,8 @@ const PATTERNS: [RegExp, string][] = [
   [/cannot represent (?:a )?(non[- ]?[\w ]+ value|value)\s*:[\s\S]*$/, "cannot represent this $1"],
   [/Expected value of type ("[^"]+"), found [\s\S]*?(?=;|$)/, "Expected value of type $1"],
   [/Enum "(\w+)" cannot represent [\s\S]*$/, 'Enum "$1" cannot represent this value'],
+  // graphql 16: `Value "HUNTER2" does not exist in "SecretType" enum.` (the value may hold quotes)
+  [/Value [\s\S]*? does not exist in ("\w+") enum\.?/, "This value does not exist in the $1 enum."],
 ];
 
 export function withoutInputValues(message: string): string {

@@ -1,16 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { GraphQLError, Kind, type DocumentNode } from "graphql";
-import { createYoga, type Plugin } from "graphql-yoga";
+import { Kind, type DocumentNode, type GraphQLError, type ValidationContext } from "graphql";
+import { createGraphQLError, createYoga, type Plugin } from "graphql-yoga";
 import type { Services } from "../app/createServices.ts";
 import type { Actor } from "../authz/Actor.ts";
 import type { Db } from "../db/database.ts";
 import { AppError } from "../errors/AppError.ts";
+import { DatabaseUnavailableError, isConnectionLost } from "../errors/DatabaseUnavailableError.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Context } from "./context.ts";
+import { useInputDepthLimit } from "./inputDepth.ts";
 import { withoutInputValues } from "./inputErrorMessage.ts";
+import { MAX_QUERY_COST, useQueryCost } from "./queryCost.ts";
 import { schema } from "./schema.ts";
+import { useStrictUtf8Body } from "./strictUtf8Body.ts";
 
 export type GraphQLServerOptions = {
   db: Db;
@@ -21,6 +25,21 @@ export type GraphQLServerOptions = {
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const MAX_REQUEST_BODY_BYTES = 2 * 1024 * 1024;
+/** What a connection returns when `first` is null: the audit log's page (others use 20). */
+const LARGEST_DEFAULT_PAGE = 50;
+
+/**
+ * graphql-armor throws its refusals out of validation, which leaves them without a code
+ * and answered 200 whatever the client accepts; reported as validation errors instead, they
+ * get GRAPHQL_VALIDATION_FAILED and a 400 for `application/graphql-response+json`.
+ */
+const reported = {
+  propagateOnRejection: false,
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) => context?.reportError(error),
+  ],
+};
 
 export function sessionCookieName(secure: boolean): string {
   // The __Host- prefix pins the cookie to this origin (no Domain, Path=/, Secure).
@@ -49,9 +68,17 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
         logger.isLevelEnabled("debug") && logger.debug({ args: args.map(String) }, "yoga"),
       info: (...args) => logger.info({ args: args.map(String) }, "yoga"),
       warn: (...args) => logger.warn({ args: args.map(String) }, "yoga"),
-      // Execution errors are either expected (typed) or logged by maskError below.
+      // Execution errors are either expected (typed) or logged by maskError below. What Yoga
+      // passes here is the original error: its message may quote an input value and its
+      // string form the query text, so only the message with values cut out is kept.
       error: (...args) =>
-        logger.isLevelEnabled("debug") && logger.debug({ args: args.map(String) }, "yoga"),
+        logger.isLevelEnabled("debug") &&
+        logger.debug(
+          {
+            args: args.map((a) => withoutInputValues(a instanceof Error ? a.message : String(a))),
+          },
+          "yoga",
+        ),
     },
     maskedErrors: {
       isDev: false,
@@ -60,36 +87,55 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
         let original: unknown = error;
         while (isGraphQLError(original) && original.originalError)
           original = original.originalError;
+        // Errors are built with Yoga's own graphql-js copy (createGraphQLError), so that Yoga
+        // recognises them and answers with their status rather than 500 (see isGraphQLError).
+        // A connection lost outside a command's transaction (an access check, a read): as
+        // retryable as one lost inside it, and answered the same way.
+        if (!(original instanceof AppError) && isConnectionLost(original))
+          original = new DatabaseUnavailableError();
         if (original instanceof AppError) {
-          return new GraphQLError(original.message, { extensions: { code: original.code } });
+          return createGraphQLError(original.message, { extensions: { code: original.code } });
         }
         // Ours (authorization) carry a code; graphql's own (syntax, validation) are safe as they are.
         if (isGraphQLError(original)) {
           const message = withoutInputValues(original.message);
-          return message === original.message
-            ? original
-            : new GraphQLError(message, {
-                ...(original.path ? { path: original.path } : {}),
-                extensions: original.extensions,
-              });
+          // Yoga attaches the JSON parser's own message, which quotes the body around the
+          // error: drop it, and keep the 400 that its presence used to bring.
+          const { originalError: parserError, ...extensions } = original.extensions ?? {};
+          if (message === original.message && parserError === undefined) return original;
+          return createGraphQLError(message, {
+            ...(original.path ? { path: original.path } : {}),
+            extensions:
+              parserError !== undefined
+                ? { ...extensions, http: { status: 400 } }
+                : // A value was cut out: this is an input coercion failure, the caller's to fix.
+                  { code: "BAD_USER_INPUT", http: { status: 400, spec: true }, ...extensions },
+          });
         }
         const failure = original instanceof Error ? original : new Error(String(original));
         logger.error(
           { err: { name: failure.name, message: failure.message, stack: failure.stack } },
           "unexpected error in a resolver",
         );
-        return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+        return createGraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
       },
     },
+    // Bodies beyond this are refused with 413 before they are parsed (Yoga's default is
+    // 25 MB): a secret holds at most 256 KiB, and an action's arguments are far smaller.
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
     plugins: [
+      useStrictUtf8Body(),
       EnvelopArmorPlugin({
-        maxDepth: { n: 12 },
-        maxAliases: { n: 15 },
+        maxDepth: { n: 12, ...reported },
+        maxAliases: { n: 15, ...reported },
         maxTokens: { n: 3000 },
-        maxDirectives: { n: 20 },
-        costLimit: { maxCost: 5000 },
+        maxDirectives: { n: 20, ...reported },
+        // Replaced by useQueryCost, which also counts page sizes given in variables.
+        costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: true },
       }),
+      useQueryCost({ maxCost: MAX_QUERY_COST, defaultPageSize: LARGEST_DEFAULT_PAGE }),
+      useInputDepthLimit({ maxDepth: 64 }),
       setCookiePlugin,
       operationMetrics(metrics),
     ],
