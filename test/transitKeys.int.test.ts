@@ -11,6 +11,7 @@ import {
   TransitKeyNotFoundError,
   TransitUnavailableError,
 } from "../server/src/transit/TransitError.ts";
+import { startOAuthServer } from "./testkit/oauthServer.ts";
 import { asInput, secretOps } from "./testkit/secretOps.ts";
 import { startTestApp, type TestApp } from "./testkit/testApp.ts";
 
@@ -168,6 +169,90 @@ describe("key rotation and re-wrap", () => {
       latestRewrapJob: { status: "COMPLETED" },
     });
     await allDecrypt(tenant);
+  });
+
+  it("moves OAuth client secrets and tokens and webhook signing keys too, so they still open", async () => {
+    const idp = await startOAuthServer();
+    try {
+      const tenant = await tenantWithSecrets(1);
+      const ERR = `__typename ... on Error { message }`;
+      const provider = await t.ok<{ providerId: string }>(
+        "createCustomOAuthProvider",
+        `mutation($i: CreateCustomOAuthProviderInput!) { createCustomOAuthProvider(input: $i) { ${ERR} ... on MutationCreateCustomOAuthProviderSuccess { data { providerId } } } }`,
+        {
+          i: {
+            workspaceId: tenant.workspaceId,
+            name: "Rewrapped API",
+            tokenEndpoint: idp.tokenEndpoint,
+            grantTypes: ["client_credentials"],
+            clientId: idp.client.clientId,
+            clientSecret: idp.client.clientSecret,
+          },
+        },
+        tenant.session,
+      );
+      const connect = () =>
+        t.ok<{ id: string; expression: string }>(
+          "connectOAuthClientCredentials",
+          `mutation($i: OAuthConnectInput!) { connectOAuthClientCredentials(input: $i) { ${ERR} ... on MutationConnectOAuthClientCredentialsSuccess { data { id expression } } } }`,
+          {
+            i: {
+              workspaceId: tenant.workspaceId,
+              providerId: provider.providerId,
+              scopes: ["read"],
+            },
+          },
+          tenant.session,
+        );
+      const connection = await connect();
+      await t.ok(
+        "createWebhookSubscription",
+        `mutation($i: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $i) { ${ERR} ... on MutationCreateWebhookSubscriptionSuccess { data { signingSecret } } } }`,
+        { i: { organizationId: tenant.organizationId, url: "https://siem.example.test/hook" } },
+        tenant.session,
+      );
+      const organizationId = decode(tenant.organizationId);
+      const caller = {
+        actor: { kind: "user" as const, userId: tenant.owner.userId, sessionId: "test" },
+        metadata: { actor: { kind: "user" as const, id: tenant.owner.userId } },
+      };
+      await t.app.services.transitKeys.rotateKey(caller, organizationId);
+      await (
+        await t.app.services.transitKeys.startRewrap(caller, organizationId)
+      ).done;
+
+      const sealed = await t.database.admin<{ c: string }>(
+        `SELECT client_secret_ciphertext AS c FROM oauth_providers WHERE organization_id = $1
+         UNION ALL SELECT access_token_ciphertext FROM oauth_connections WHERE organization_id = $1
+         UNION ALL SELECT secret_ciphertext FROM webhook_subscriptions WHERE organization_id = $1`,
+        [organizationId],
+      );
+      expect(sealed.length).toBe(3);
+      for (const { c } of sealed) expect(c).toMatch(/^vault:v2:/);
+      expect((await status(tenant)).minDecryptionVersion).toBe(2);
+      // The access token still resolves, and the client secret still opens: connecting again
+      // authenticates to the provider with it.
+      const [, name, key] = /SECRETS\.([^.]+)\.(\w+)/.exec(connection.expression)!;
+      const resolver = await t.issueToken(tenant.session, { workspaceId: tenant.workspaceId }, [
+        "SECRETS_RESOLVE",
+      ]);
+      const resolved = await t.gql(
+        `mutation($i: ResolveSecretsInput!) { resolveSecrets(input: $i) { __typename ... on MutationResolveSecretsSuccess { data { values { value } } } } }`,
+        { i: { refs: [{ name, key }] } },
+        { token: resolver.token },
+      );
+      expect(resolved.data.resolveSecrets.__typename).toBe("MutationResolveSecretsSuccess");
+      expect(resolved.data.resolveSecrets.data.values[0].value.length).toBeGreaterThan(10);
+      await t.ok(
+        "disconnectOAuth",
+        `mutation($w: ID!, $c: ID!) { disconnectOAuth(workspaceId: $w, connectionId: $c) { ${ERR} ... on MutationDisconnectOAuthSuccess { data } } }`,
+        { w: tenant.workspaceId, c: connection.id },
+        tenant.session,
+      );
+      await connect();
+    } finally {
+      await idp.close();
+    }
   });
 
   it("is for organization OWNERs, and answers for another organization as for a missing one", async () => {

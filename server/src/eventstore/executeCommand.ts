@@ -2,6 +2,7 @@ import type { Db, Tx } from "../db/database.ts";
 import { fold, type Decider } from "../domain/decider.ts";
 import { appendToStream, lockChain } from "./append.ts";
 import { ConflictError } from "../errors/ConflictError.ts";
+import { unavailableOnConnectionLoss } from "../errors/DatabaseUnavailableError.ts";
 import { ConcurrencyError } from "./ConcurrencyError.ts";
 import { readStream } from "./read.ts";
 import type { EventMetadata, StoredEvent } from "./types.ts";
@@ -60,7 +61,9 @@ export async function inTransaction<T>(
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.$transaction(work, { maxWait: 5_000, timeout: 15_000 });
+      return await unavailableOnConnectionLoss(() =>
+        db.$transaction(work, { maxWait: 5_000, timeout: 15_000 }),
+      );
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error;
       if (attempt >= attempts)

@@ -44,6 +44,24 @@ export async function lookupSecrets(
     WHERE s.deleted_at IS NULL AND s.scope_key = ANY(${input.scopeKeys}::text[])`;
 }
 
+/**
+ * The ciphertexts stored now for the given secret versions (null once pruned): a re-wrap
+ * may have replaced the ones a lookup returned. Keyed by `secretId:version`.
+ */
+export async function storedCiphertexts(
+  db: Db | Tx,
+  versions: { secretId: string; version: number }[],
+): Promise<Map<string, string | null>> {
+  if (versions.length === 0) return new Map();
+  const rows = await db.$queryRaw<
+    { secret_id: string; version: number; ciphertext: string | null }[]
+  >`
+    SELECT v.secret_id::text AS secret_id, v.version, v.ciphertext
+    FROM unnest(${versions.map((v) => v.secretId)}::uuid[], ${versions.map((v) => v.version)}::int[]) AS p(secret_id, version)
+    JOIN secret_versions v ON v.secret_id = p.secret_id AND v.version = p.version`;
+  return new Map(rows.map((r) => [`${r.secret_id}:${r.version}`, r.ciphertext]));
+}
+
 const PRECEDENCE = { PERSONAL: 0, WORKSPACE: 1, ORGANIZATION: 2 } as const;
 
 /** The key of a secret name within one environment, for maps over lookups. */

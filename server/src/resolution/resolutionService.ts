@@ -15,6 +15,7 @@ import type { Logger } from "../logger.ts";
 import { SECRET_KEY, SECRET_NAME } from "../secrets/limits.ts";
 import { decodeSecretPayload } from "../secrets/secretPayload.ts";
 import { organizationKeyName, type Transit } from "../transit/Transit.ts";
+import { TransitBatchError } from "../transit/TransitError.ts";
 import { AuditUnavailableError } from "./AuditUnavailableError.ts";
 import { CredentialNotFoundError } from "./CredentialNotFoundError.ts";
 import { findSecretRefs, refId, substitute, type SecretRef } from "./expressions.ts";
@@ -23,6 +24,7 @@ import {
   lookupSecrets,
   otherEnvironments,
   pairKey,
+  storedCiphertexts,
   usableScopeKeys,
   type Candidate,
 } from "./lookupSecrets.ts";
@@ -147,6 +149,35 @@ export function resolutionService(
     return { found, missing, absentNames: [...absent] };
   }
 
+  /**
+   * One transit batch for every candidate. A re-wrap may replace a looked-up ciphertext and
+   * then raise the key's minimum version before this call; the version looked up is still
+   * the one to answer with, so its ciphertext is read again and the batch retried.
+   */
+  async function decryptCandidates(organizationId: string, candidates: Candidate[]) {
+    let ciphertexts = candidates.map((c) => c.ciphertext!);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await deps.transit.decrypt(organizationKeyName(organizationId), ciphertexts);
+      } catch (error) {
+        if (!(error instanceof TransitBatchError) || attempt >= 3) throw error;
+        const stored = await storedCiphertexts(
+          deps.db,
+          candidates
+            .filter((c) => c.source === "secret")
+            .map((c) => ({ secretId: c.id, version: c.currentVersion })),
+        );
+        const fresh = candidates.map(
+          (c, i) =>
+            (c.source === "secret" ? stored.get(`${c.id}:${c.currentVersion}`) : null) ??
+            ciphertexts[i]!,
+        );
+        if (fresh.every((c, i) => c === ciphertexts[i])) throw error;
+        ciphertexts = fresh;
+      }
+    }
+  }
+
   /** Appends a usage event (and, for successes, its projection) in one transaction. */
   async function record(
     organizationId: string,
@@ -154,18 +185,24 @@ export function resolutionService(
     event: UsageEvent,
     caller: Caller,
   ): Promise<bigint> {
-    return deps.db.$transaction(async (tx) => {
-      const [stored] = await appendToStream(tx, {
-        streamId: usageStream(workspaceId),
-        organizationId,
-        expectedVersion: "any",
-        events: [event],
-        metadata: caller.metadata,
-        now: deps.clock(),
-      });
-      if (event.type === "SecretsResolved") await projectUsage(tx, stored!, deps.newId);
-      return stored!.position;
-    });
+    // The same patience as commands (inTransaction): Prisma's defaults (2 s to get a
+    // connection, 5 s in all) turned a burst of resolutions into AuditUnavailableError
+    // answers while the organization's chain lock was merely busy (bench/load.ts).
+    return deps.db.$transaction(
+      async (tx) => {
+        const [stored] = await appendToStream(tx, {
+          streamId: usageStream(workspaceId),
+          organizationId,
+          expectedVersion: "any",
+          events: [event],
+          metadata: caller.metadata,
+          now: deps.clock(),
+        });
+        if (event.type === "SecretsResolved") await projectUsage(tx, stored!, deps.newId);
+        return stored!.position;
+      },
+      { maxWait: 5_000, timeout: 15_000 },
+    );
   }
 
   async function fail(
@@ -297,28 +334,39 @@ export function resolutionService(
 
       // One transit call for every secret and token used.
       const secrets = [...new Map(found.map((f) => [f.secret.id, f.secret])).values()];
-      const plaintexts = await deps.transit.decrypt(
-        organizationKeyName(t.organizationId),
-        secrets.map((s) => s.ciphertext!),
-      );
-      const valuesBySecret = new Map(
-        secrets.map((s, i) => [
-          s.id,
-          s.source === "oauth"
-            ? {
-                [s.keyNames[0]!]: openSealed(plaintexts[i]!, {
+      let valuesBySecret: Map<string, Record<string, string>>;
+      try {
+        const plaintexts = await decryptCandidates(t.organizationId, secrets);
+        valuesBySecret = new Map(
+          secrets.map((s, i) => [
+            s.id,
+            s.source === "oauth"
+              ? {
+                  [s.keyNames[0]!]: openSealed(plaintexts[i]!, {
+                    organizationId: t.organizationId,
+                    ownerId: s.id,
+                    field: "access_token",
+                  }),
+                }
+              : decodeSecretPayload(plaintexts[i]!, {
                   organizationId: t.organizationId,
-                  ownerId: s.id,
-                  field: "access_token",
+                  secretId: s.id,
+                  version: s.currentVersion,
                 }),
-              }
-            : decodeSecretPayload(plaintexts[i]!, {
-                organizationId: t.organizationId,
-                secretId: s.id,
-                version: s.currentVersion,
-              }),
-        ]),
-      );
+          ]),
+        );
+      } catch (error) {
+        // Vault down or refusing, a tampered document: the attempt is audited like any
+        // other failed resolution (DESIGN §5), then the caller gets the typed error.
+        return fail(
+          caller,
+          t,
+          purpose,
+          "decryption_failed",
+          found.map((f) => refId(f.ref)),
+          error as Error,
+        );
+      }
 
       // Dynamic credentials (AWS role assumption) replace stored ones before anything is recorded.
       const dynamicKinds = new Map<string, string>();

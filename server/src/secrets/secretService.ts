@@ -17,6 +17,7 @@ import {
   type SecretType,
 } from "../domain/secret/events.ts";
 import type { Secret } from "../generated/prisma/client.ts";
+import { unavailableOnConnectionLoss } from "../errors/DatabaseUnavailableError.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
@@ -24,6 +25,7 @@ import { ConcurrencyError } from "../eventstore/ConcurrencyError.ts";
 import { executeCommand } from "../eventstore/executeCommand.ts";
 import { parseInput } from "../tenancy/parseInput.ts";
 import { ciphertextKeyVersion, organizationKeyName, type Transit } from "../transit/Transit.ts";
+import { TransitBatchError } from "../transit/TransitError.ts";
 import { DEFAULT_KEEP_VERSIONS, MAX_DESCRIPTION, SECRET_NAME } from "./limits.ts";
 import { StaleCiphertextError, projectSecret, type NewVersionCiphertext } from "./projectSecret.ts";
 import { decodeSecretPayload, encodeSecretPayload } from "./secretPayload.ts";
@@ -87,17 +89,33 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
     secret: Pick<Secret, "id" | "organizationId">,
     version: number,
   ): Promise<Record<string, string>> {
-    const row = await deps.db.secretVersion.findUnique({
-      where: { secretId_version: { secretId: secret.id, version } },
-      select: { ciphertext: true },
-    });
-    if (!row) throw new NotFoundError(`Version ${version}`);
-    if (!row.ciphertext)
-      throw new ValidationError(`Version ${version} was pruned: its values are no longer kept`);
-    const [plaintext] = await deps.transit.decrypt(organizationKeyName(secret.organizationId), [
-      row.ciphertext,
-    ]);
-    return decodeSecretPayload(plaintext!, {
+    const read = async () => {
+      const row = await deps.db.secretVersion.findUnique({
+        where: { secretId_version: { secretId: secret.id, version } },
+        select: { ciphertext: true },
+      });
+      if (!row) throw new NotFoundError(`Version ${version}`);
+      if (!row.ciphertext)
+        throw new ValidationError(`Version ${version} was pruned: its values are no longer kept`);
+      return row.ciphertext;
+    };
+    let ciphertext = await read();
+    let plaintext: Buffer | undefined;
+    for (let attempt = 1; !plaintext; attempt++) {
+      try {
+        [plaintext] = await deps.transit.decrypt(organizationKeyName(secret.organizationId), [
+          ciphertext,
+        ]);
+      } catch (error) {
+        // A re-wrap can replace the ciphertext and raise the key's minimum version between
+        // the read and the decrypt: the same version, re-wrapped, is read again.
+        if (!(error instanceof TransitBatchError) || attempt >= 3) throw error;
+        const current = await read();
+        if (current === ciphertext) throw error;
+        ciphertext = current;
+      }
+    }
+    return decodeSecretPayload(plaintext, {
       organizationId: secret.organizationId,
       secretId: secret.id,
       version,
@@ -113,18 +131,20 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
     command: SecretCommand,
     newVersion?: NewVersionCiphertext,
   ): Promise<SecretEvent[]> {
-    const result = await deps.db.$transaction(
-      (tx) =>
-        executeCommand(tx, {
-          streamId: secretStream(secretId),
-          organizationId,
-          decider: secretDecider,
-          command,
-          metadata: caller.metadata,
-          now: deps.clock(),
-          project: projectSecret(secretId, organizationId, newVersion),
-        }),
-      { maxWait: 5_000, timeout: 15_000 },
+    const result = await unavailableOnConnectionLoss(() =>
+      deps.db.$transaction(
+        (tx) =>
+          executeCommand(tx, {
+            streamId: secretStream(secretId),
+            organizationId,
+            decider: secretDecider,
+            command,
+            metadata: caller.metadata,
+            now: deps.clock(),
+            project: projectSecret(secretId, organizationId, newVersion),
+          }),
+        { maxWait: 5_000, timeout: 15_000 },
+      ),
     );
     return result.events.map((e) => ({ type: e.type, data: e.data }) as SecretEvent);
   }
@@ -178,25 +198,31 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
     }
   }
 
+  function checkEnvironmentName(environment: string) {
+    if (!ENVIRONMENT_NAME.test(environment))
+      throw ValidationError.fromIssues([
+        {
+          path: "environment",
+          message:
+            "must start with a letter or digit and contain only letters, digits, '_', '.', '-' (at most 64)",
+        },
+      ]);
+  }
+
   /** Where a new secret goes, after checking the caller may write there. */
   async function resolveTarget(caller: Caller, target: SecretTarget, environment: string) {
     if (target.scope === "ORGANIZATION") {
       const access = await requireOrgAccess(deps.db, caller.actor, target.organizationId);
       requirePermission(access, "secrets:write", "Managing organization secrets");
-      if (!ENVIRONMENT_NAME.test(environment))
-        throw ValidationError.fromIssues([
-          {
-            path: "environment",
-            message:
-              "must start with a letter or digit and contain only letters, digits, '_', '.', '-' (at most 64)",
-          },
-        ]);
+      checkEnvironmentName(environment);
       return { organizationId: target.organizationId, workspaceId: null, ownerUserId: null };
     }
     const access = await requireWorkspaceAccess(deps.db, caller.actor, target.workspaceId);
     requirePermission(access, "secrets:write", "Writing secrets");
     if (target.scope === "PERSONAL" && caller.actor.kind !== "user")
       throw new ForbiddenError("Personal secrets belong to users; API tokens cannot own them");
+    // Checked before the name is quoted back in "not declared" below.
+    checkEnvironmentName(environment);
     const declared = (
       await deps.db.environment.findMany({
         where: { workspaceId: target.workspaceId },

@@ -1,7 +1,9 @@
 import type { Caller, CoreDeps } from "../CoreDeps.ts";
+import { countStaleSealed, rewrapSealed } from "./sealedCiphertexts.ts";
 import { requireOrgAccess } from "../authz/access.ts";
 import type { Tx } from "../db/database.ts";
 import { transitKeyStream, type TransitKeyEvent } from "../domain/transitKey/events.ts";
+import { unavailableOnConnectionLoss } from "../errors/DatabaseUnavailableError.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { appendToStream, lockChain } from "../eventstore/append.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
@@ -14,8 +16,9 @@ import { ciphertextKeyVersion, organizationKeyName, type Transit } from "../tran
  * plaintext), in batches, each row updated only if it still holds the ciphertext that was
  * re-wrapped. It is idempotent and resumable: a job that died half-way is picked up by the
  * next `startRewrap`, which continues from whatever is still on an old version. Only when
- * nothing old is left is the key's minimum decryption version raised, under the
- * organization's chain lock so that no secret write can slip an old ciphertext in.
+ * nothing old is left is the organization's minimum key version raised, under its chain
+ * lock so that no secret write can slip an old ciphertext in; the transit key's minimum
+ * decryption version follows once that has committed.
  */
 export function transitKeyService(
   deps: CoreDeps & { transit: Transit; logger: Logger; rewrapBatchSize?: number },
@@ -67,17 +70,20 @@ export function transitKeyService(
             AND (secret_id, version) > (${after?.secret_id ?? "00000000-0000-0000-0000-000000000000"}::uuid, ${after?.version ?? 0})
           ORDER BY secret_id, version LIMIT ${batchSize}`;
       // Compare-and-set: a row changed meanwhile (pruned, re-wrapped elsewhere) is left alone.
-      const store = async (batch: Row[], fresh: string[]) => {
-        const updated = await deps.db.$executeRaw`
-          UPDATE secret_versions AS v SET ciphertext = u.fresh, key_version = u.key_version
-          FROM unnest(${batch.map((b) => b.secret_id)}::uuid[], ${batch.map((b) => b.version)}::int[], ${batch.map((b) => b.ciphertext)}::text[], ${fresh}::text[], ${fresh.map(ciphertextKeyVersion)}::int[])
-            AS u(secret_id, version, old, fresh, key_version)
-          WHERE v.secret_id = u.secret_id AND v.version = u.version AND v.ciphertext = u.old`;
-        await deps.db.rewrapJob.update({
-          where: { id: jobId },
-          data: { rewrapped: { increment: updated }, updatedAt: deps.clock() },
+      // The rows and the job's progress move in one transaction, so a process killed between
+      // the two statements cannot leave the progress behind what was really re-wrapped.
+      const store = (batch: Row[], fresh: string[]) =>
+        deps.db.$transaction(async (tx) => {
+          const updated = await tx.$executeRaw`
+            UPDATE secret_versions AS v SET ciphertext = u.fresh, key_version = u.key_version
+            FROM unnest(${batch.map((b) => b.secret_id)}::uuid[], ${batch.map((b) => b.version)}::int[], ${batch.map((b) => b.ciphertext)}::text[], ${fresh}::text[], ${fresh.map(ciphertextKeyVersion)}::int[])
+              AS u(secret_id, version, old, fresh, key_version)
+            WHERE v.secret_id = u.secret_id AND v.version = u.version AND v.ciphertext = u.old`;
+          await tx.rewrapJob.update({
+            where: { id: jobId },
+            data: { rewrapped: { increment: updated }, updatedAt: deps.clock() },
+          });
         });
-      };
       // A two-stage pipeline: while one batch is written back (database), the next is read
       // and re-wrapped (transit engine).
       let batch = await page(null);
@@ -101,6 +107,8 @@ export function transitKeyService(
         batch = following;
       }
       await writing;
+      // The organization's other ciphertexts (OAuth secrets and tokens, webhook keys): few.
+      await rewrapSealed(deps, { organizationId, keyName, target, batchSize });
       await deps.db.$transaction(
         async (tx) => {
           await lockChain(tx, organizationId);
@@ -108,7 +116,8 @@ export function transitKeyService(
           if (
             (await tx.secretVersion.count({
               where: { organizationId, ciphertext: { not: null }, keyVersion: { lt: target } },
-            })) > 0
+            })) > 0 ||
+            (await countStaleSealed(tx, organizationId, target)) > 0
           ) {
             throw new Error("old ciphertexts appeared during the re-wrap; run it again");
           }
@@ -142,10 +151,15 @@ export function transitKeyService(
             },
             metadata,
           );
-          await deps.transit.setMinDecryptionVersion(keyName, target);
         },
         { maxWait: 5_000, timeout: 30_000 },
       );
+      // After the commit, not under the chain lock: the organization's minimum, raised above
+      // under the lock, already refuses old ciphertexts from writers. A transit call made
+      // while holding the lock could wait for a pooled connection (the embedded keyring is
+      // in this database) that writers queued on the lock are holding. If this fails, the
+      // job is marked FAILED below and running it again raises the minimum.
+      await deps.transit.setMinDecryptionVersion(keyName, target);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       deps.logger.warn(
@@ -165,20 +179,22 @@ export function transitKeyService(
     async rotateKey(caller: Caller, organizationId: string) {
       await requireOwner(caller, organizationId, "Rotating the transit key");
       const keyName = organizationKeyName(organizationId);
-      return deps.db.$transaction(
-        async (tx) => {
-          await lockChain(tx, organizationId);
-          const info = await deps.transit.rotateKey(keyName);
-          await record(
+      // The engine rotates outside the transaction (a Vault rotation never could be inside),
+      // and before the chain lock is taken: waiting for it while holding the lock would stall
+      // every writer of the organization, and with the embedded keyring deadlock on the
+      // connection pool that those writers hold while they queue on the lock.
+      const info = await deps.transit.rotateKey(keyName);
+      await unavailableOnConnectionLoss(() =>
+        deps.db.$transaction((tx) =>
+          record(
             tx,
             organizationId,
             { type: "TransitKeyRotated", data: { keyName, latestVersion: info.latestVersion } },
             caller.metadata,
-          );
-          return info;
-        },
-        { maxWait: 5_000, timeout: 30_000 },
+          ),
+        ),
       );
+      return info;
     },
 
     /**
