@@ -1,7 +1,7 @@
 import { Prisma } from "../generated/prisma/client.ts";
 import type { Tx } from "../db/database.ts";
 import { ConcurrencyError } from "./ConcurrencyError.ts";
-import { GENESIS_HASH, eventHash } from "./hashChain.ts";
+import { eventHash, eventHashParts } from "./hashChain.ts";
 import type { EventMetadata, ExpectedVersion, NewEvent, StoredEvent } from "./types.ts";
 
 /**
@@ -9,9 +9,10 @@ import type { EventMetadata, ExpectedVersion, NewEvent, StoredEvent } from "./ty
  * the events commit together or not at all.
  *
  * One transaction-scoped advisory lock per organization chain serialises appends of that
- * organization: positions then increase along the chain, the previous hash read below is
- * the true head, and the expected-version check cannot race. The unique
- * (stream_id, stream_version) index is the backstop.
+ * organization: positions then increase along the chain, the previous hash is the true
+ * head, and the expected-version check cannot race. The unique (stream_id, stream_version)
+ * index is the backstop. Lock, check, head and insert are one statement (the database
+ * function coffer_append_events), so the lock is held for as short a time as possible.
  */
 export async function appendToStream(
   tx: Tx,
@@ -26,66 +27,71 @@ export async function appendToStream(
 ): Promise<StoredEvent[]> {
   const { streamId, organizationId, expectedVersion, events, metadata, now } = input;
   if (events.length === 0) return [];
-  await lockChain(tx, organizationId);
-
-  // One round trip after the lock (a statement's snapshot is taken when it starts, so the
-  // lock must be its own, earlier statement): the stream's version, the chain's head hash
-  // and the positions of the new events.
-  const [state] = organizationId
-    ? await tx.$queryRaw<{ version: number | null; head: string | null; positions: bigint[] }[]>`
-        SELECT (SELECT max(stream_version) FROM events WHERE stream_id = ${streamId}) AS version,
-               (SELECT hash FROM events WHERE organization_id = ${organizationId}::uuid ORDER BY position DESC LIMIT 1) AS head,
-               ARRAY(SELECT nextval(pg_get_serial_sequence('events', 'position')) FROM generate_series(1, ${events.length}::int)) AS positions`
-    : await tx.$queryRaw<{ version: number | null; head: string | null; positions: bigint[] }[]>`
-        SELECT (SELECT max(stream_version) FROM events WHERE stream_id = ${streamId}) AS version,
-               (SELECT hash FROM events WHERE organization_id IS NULL ORDER BY position DESC LIMIT 1) AS head,
-               ARRAY(SELECT nextval(pg_get_serial_sequence('events', 'position')) FROM generate_series(1, ${events.length}::int)) AS positions`;
-  const actual = state?.version ?? 0;
-  if (
-    expectedVersion === "no_stream"
-      ? actual !== 0
-      : expectedVersion !== "any" && expectedVersion !== actual
-  ) {
-    throw new ConcurrencyError(streamId, String(expectedVersion), actual);
-  }
-  let prevHash = state?.head ?? GENESIS_HASH;
-  const positions = (state?.positions ?? []).map((position) => ({ position: BigInt(position) }));
-
-  const stored: StoredEvent[] = events.map((event, i) => {
-    const unhashed = {
-      position: positions[i]!.position,
+  const chainKey = chainKeyOf(organizationId);
+  const parts = events.map((event) =>
+    eventHashParts({
       streamId,
-      streamVersion: actual + i + 1,
       type: event.type,
       schemaVersion: event.schemaVersion ?? 1,
       data: event.data,
       metadata,
       organizationId,
       occurredAt: now,
-      prevHash,
-    };
-    prevHash = eventHash(unhashed);
-    return { ...unhashed, hash: prevHash };
-  });
+    }),
+  );
+  const expected =
+    expectedVersion === "any" ? null : expectedVersion === "no_stream" ? 0 : expectedVersion;
 
+  // One round trip (prisma/migrations/…_append_function): lock, version check, head, insert.
+  let rows: {
+    event_position: bigint;
+    event_stream_version: number;
+    event_prev_hash: string;
+    event_hash: string;
+  }[];
   try {
-    await tx.$executeRaw`
-      INSERT INTO events (position, stream_id, stream_version, type, schema_version, data, metadata,
-                          organization_id, occurred_at, prev_hash, hash)
-      SELECT * FROM unnest(
-        ${stored.map((e) => e.position)}::bigint[], ${stored.map((e) => e.streamId)}::text[],
-        ${stored.map((e) => e.streamVersion)}::int[], ${stored.map((e) => e.type)}::text[],
-        ${stored.map((e) => e.schemaVersion)}::int[], ${stored.map((e) => JSON.stringify(e.data))}::jsonb[],
-        ${stored.map((e) => JSON.stringify(e.metadata))}::jsonb[], ${stored.map((e) => e.organizationId)}::uuid[],
-        ${stored.map((e) => e.occurredAt)}::timestamptz[], ${stored.map((e) => e.prevHash)}::char(64)[],
-        ${stored.map((e) => e.hash)}::char(64)[])`;
+    rows = await tx.$queryRaw`
+      SELECT * FROM coffer_append_events(
+        ${chainKey}, ${streamId}, ${organizationId}::uuid, ${expected}::int,
+        ${events.map((e) => e.type)}::text[], ${events.map((e) => e.schemaVersion ?? 1)}::int[],
+        ${events.map((e) => JSON.stringify(e.data))}::jsonb[], ${JSON.stringify(metadata)}::jsonb,
+        ${now}::timestamptz, ${parts.flat()}::text[])`;
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && isUniqueViolation(error)) {
-      throw new ConcurrencyError(streamId, String(expectedVersion), actual + 1);
-    }
+    const actual = concurrencyConflict(error);
+    if (actual !== null) throw new ConcurrencyError(streamId, String(expectedVersion), actual);
+    if (error instanceof Prisma.PrismaClientKnownRequestError && isUniqueViolation(error))
+      throw new ConcurrencyError(streamId, String(expectedVersion), (expected ?? 0) + 1);
     throw error;
   }
+  markHeld(tx, chainKey);
+
+  const stored: StoredEvent[] = events.map((event, i) => ({
+    position: BigInt(rows[i]!.event_position),
+    streamId,
+    streamVersion: rows[i]!.event_stream_version,
+    type: event.type,
+    schemaVersion: event.schemaVersion ?? 1,
+    data: event.data,
+    metadata,
+    organizationId,
+    occurredAt: now,
+    prevHash: rows[i]!.event_prev_hash,
+    hash: rows[i]!.event_hash,
+  }));
+  // The database hashed what the application would have: checked, since the chain's
+  // verifiers (verifyChain, the offline audit verifier) recompute it here.
+  for (const event of stored)
+    if (eventHash(event) !== event.hash)
+      throw new Error(`event hash computed by the database differs at position ${event.position}`);
   return stored;
+}
+
+/** The stream's actual version from coffer_append_events' conflict (SQLSTATE CF001), else null. */
+function concurrencyConflict(error: unknown): number | null {
+  const match = /coffer_concurrency: the stream is at version (\d+)/.exec(
+    error instanceof Error ? error.message : String(error),
+  );
+  return match ? Number(match[1]) : null;
 }
 
 function isUniqueViolation(error: Prisma.PrismaClientKnownRequestError): boolean {
@@ -97,10 +103,16 @@ function isUniqueViolation(error: Prisma.PrismaClientKnownRequestError): boolean
  * a command takes it before reading its stream, and the append takes it again for free.
  */
 export async function lockChain(tx: Tx, organizationId: string | null): Promise<void> {
-  const chainKey = `coffer-chain:${organizationId ?? "global"}`;
-  const held = heldLocks.get(tx) ?? new Set<string>();
-  if (held.has(chainKey)) return; // already ours until this transaction ends
+  const chainKey = chainKeyOf(organizationId);
+  if (heldLocks.get(tx)?.has(chainKey)) return; // already ours until this transaction ends
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${chainKey}, 0))`;
+  markHeld(tx, chainKey);
+}
+
+const chainKeyOf = (organizationId: string | null) => `coffer-chain:${organizationId ?? "global"}`;
+
+function markHeld(tx: Tx, chainKey: string) {
+  const held = heldLocks.get(tx) ?? new Set<string>();
   held.add(chainKey);
   heldLocks.set(tx, held);
 }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { canonicalJson } from "../canonicalJson.ts";
 import type { StoredEvent } from "./types.ts";
 
@@ -10,7 +10,16 @@ export const GENESIS_HASH = "0".repeat(64);
  * organization breaks every later link.
  */
 export function eventHash(event: Omit<StoredEvent, "hash">): string {
-  const canonical = canonicalJson({
+  return createHash("sha256").update(hashedText(event), "utf8").digest("hex");
+}
+
+function hashedText(
+  event: Omit<StoredEvent, "hash" | "position" | "streamVersion"> & {
+    position: bigint | string;
+    streamVersion: number | string;
+  },
+): string {
+  return canonicalJson({
     position: event.position.toString(),
     streamId: event.streamId,
     streamVersion: event.streamVersion,
@@ -22,5 +31,38 @@ export function eventHash(event: Omit<StoredEvent, "hash">): string {
     occurredAt: event.occurredAt.toISOString(),
     prevHash: event.prevHash,
   });
-  return createHash("sha256").update(canonical, "utf8").digest("hex");
+}
+
+/**
+ * The hashed text of an event whose position, previous hash and stream version are not
+ * known yet (the database assigns them under the chain lock, in coffer_append_events):
+ * the four pieces around those three values, in the order canonical JSON puts them
+ * (keys sorted: position, prevHash, streamVersion). Joined as
+ * `parts[0] + position + parts[1] + prevHash + parts[2] + streamVersion + parts[3]`,
+ * they are exactly the text eventHash hashes.
+ */
+export function eventHashParts(
+  event: Omit<StoredEvent, "hash" | "position" | "prevHash" | "streamVersion">,
+): [string, string, string, string] {
+  // Markers no event contains (random), as strings: canonical JSON quotes them.
+  const nonce = randomBytes(16).toString("hex");
+  const [position, prevHash, streamVersion] = ["p", "h", "v"].map((k) => `${k}${nonce}`) as [
+    string,
+    string,
+    string,
+  ];
+  const text = hashedText({ ...event, position, prevHash, streamVersion });
+  const at = [position, prevHash, streamVersion].map((marker) => {
+    const index = text.indexOf(`"${marker}"`);
+    if (index < 0 || text.indexOf(`"${marker}"`, index + 1) >= 0)
+      throw new Error("cannot split an event's hashed text");
+    return index;
+  }) as [number, number, number];
+  const after = (i: 0 | 1 | 2) => at[i] + position.length + 2; // all markers are one length
+  return [
+    text.slice(0, at[0] + 1), // …"position":"
+    text.slice(after(0) - 1, at[1] + 1), // ","prevHash":"
+    text.slice(after(1) - 1, at[2]), // ",…,"streamVersion":
+    text.slice(after(2)), // ,"type":…}
+  ];
 }
