@@ -13,7 +13,7 @@ import {
   withDatabase,
 } from "../server/src/db/migrate.ts";
 import { inTransaction } from "../server/src/eventstore/executeCommand.ts";
-import { createLogger } from "../server/src/logger.ts";
+import { createLogger, type Logger } from "../server/src/logger.ts";
 import { freePort } from "../server/src/net/freePort.ts";
 import { registerUser } from "../server/src/tenancy/users.ts";
 import { LocalTransit } from "../server/src/transit/LocalTransit.ts";
@@ -22,9 +22,19 @@ import { PrismaKeyringStore } from "../server/src/transit/PrismaKeyringStore.ts"
 /**
  * A throwaway embedded PostgreSQL with the migrations applied and the real app on top
  * (LocalTransit), plus one owner with an organization and a workspace: what the benches
- * measure against. `onQuery` sees every SQL statement the app's Prisma client sends.
+ * measure against. `takeStatementCount` counts every SQL statement the app's Prisma
+ * client sends.
  */
-export async function startBenchApp(options: { tuning?: { rewrapBatchSize?: number } } = {}) {
+export async function startBenchApp(
+  options: {
+    tuning?: { rewrapBatchSize?: number };
+    /** The app's pg pool; 8 unless given (main.ts uses 10). */
+    poolSize?: number;
+    rateLimits?: { signInsPerMinute: number; resolutionsPerMinute: number };
+    /** The app's logger; silent unless given. */
+    logger?: Logger;
+  } = {},
+) {
   const runDirectory = await mkdtemp(join(tmpdir(), "coffer-bench-"));
   await chmod(runDirectory, 0o711); // as root, the postgres OS user must reach data/
   const server = await startEmbeddedPostgres({
@@ -42,17 +52,18 @@ export async function startBenchApp(options: { tuning?: { rewrapBatchSize?: numb
   let statements = 0;
   const db: Db = createPrismaClient(
     withDatabase(server.adminUrl, "coffer_bench", login),
-    8,
+    options.poolSize ?? 8,
     () => statements++,
   );
   const transit = new LocalTransit(new PrismaKeyringStore(db, randomBytes(32)));
   const app = createApp({
     db,
-    logger: createLogger("silent"),
+    logger: options.logger ?? createLogger("silent"),
     transit,
     sessionTtlMs: 3_600_000,
     secureCookie: false,
     ...(options.tuning ? { tuning: options.tuning } : {}),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
   });
 
   const userId = randomUUID();
@@ -79,6 +90,10 @@ export async function startBenchApp(options: { tuning?: { rewrapBatchSize?: numb
   const session = await app.services.sessions.signIn(email, password, {});
 
   return {
+    /** Superuser URL of the throwaway database (for scratch tables the app login may not create). */
+    adminUrl,
+    /** The PostgreSQL user the app connects as. */
+    appLogin: login.user,
     db,
     transit,
     app,
