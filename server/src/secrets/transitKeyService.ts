@@ -70,20 +70,19 @@ export function transitKeyService(
             AND (secret_id, version) > (${after?.secret_id ?? "00000000-0000-0000-0000-000000000000"}::uuid, ${after?.version ?? 0})
           ORDER BY secret_id, version LIMIT ${batchSize}`;
       // Compare-and-set: a row changed meanwhile (pruned, re-wrapped elsewhere) is left alone.
-      // The rows and the job's progress move in one transaction, so a process killed between
-      // the two statements cannot leave the progress behind what was really re-wrapped.
-      const store = (batch: Row[], fresh: string[]) =>
-        deps.db.$transaction(async (tx) => {
-          const updated = await tx.$executeRaw`
+      // The rows and the job's progress move in one statement (atomic on its own), so a
+      // process killed mid-way cannot leave the progress behind what was really re-wrapped.
+      const store = async (batch: Row[], fresh: string[]) => {
+        await deps.db.$executeRaw`
+          WITH moved AS (
             UPDATE secret_versions AS v SET ciphertext = u.fresh, key_version = u.key_version
             FROM unnest(${batch.map((b) => b.secret_id)}::uuid[], ${batch.map((b) => b.version)}::int[], ${batch.map((b) => b.ciphertext)}::text[], ${fresh}::text[], ${fresh.map(ciphertextKeyVersion)}::int[])
               AS u(secret_id, version, old, fresh, key_version)
-            WHERE v.secret_id = u.secret_id AND v.version = u.version AND v.ciphertext = u.old`;
-          await tx.rewrapJob.update({
-            where: { id: jobId },
-            data: { rewrapped: { increment: updated }, updatedAt: deps.clock() },
-          });
-        });
+            WHERE v.secret_id = u.secret_id AND v.version = u.version AND v.ciphertext = u.old
+            RETURNING 1)
+          UPDATE rewrap_jobs SET rewrapped = rewrapped + (SELECT count(*) FROM moved), updated_at = ${deps.clock()}
+          WHERE id = ${jobId}::uuid`;
+      };
       // A two-stage pipeline: while one batch is written back (database), the next is read
       // and re-wrapped (transit engine).
       let batch = await page(null);
