@@ -237,6 +237,12 @@ describe("writers racing on one secret", () => {
     );
     expect(new Set(writers).size).toBe(wins.length);
     expect([...writers].sort()).toEqual(wins.map((set) => Object.keys(set)[0]).sort());
+    // And each success answers with the version it wrote, not a later writer's.
+    for (const [i, outcome] of outcomes.entries()) {
+      if (!succeeded(outcome)) continue;
+      const written = versions.find((e) => (e.data.setKeys as string[]).includes(`U${i}`))!;
+      expect(outcome.data.secret.currentVersion).toBe(written.data.version);
+    }
 
     // Merge semantics, in commit order: every key any success wrote is still there.
     const expected: Values = { BASE: "base-0" };

@@ -130,11 +130,11 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
     organizationId: string,
     command: SecretCommand,
     newVersion?: NewVersionCiphertext,
-  ): Promise<SecretEvent[]> {
-    const result = await unavailableOnConnectionLoss(() =>
+  ): Promise<{ events: SecretEvent[]; secret: Secret }> {
+    return unavailableOnConnectionLoss(() =>
       deps.db.$transaction(
-        (tx) =>
-          executeCommand(tx, {
+        async (tx) => {
+          const result = await executeCommand(tx, {
             streamId: secretStream(secretId),
             organizationId,
             decider: secretDecider,
@@ -142,11 +142,17 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
             metadata: caller.metadata,
             now: deps.clock(),
             project: projectSecret(secretId, organizationId, newVersion),
-          }),
+          });
+          return {
+            events: result.events.map((e) => ({ type: e.type, data: e.data }) as SecretEvent),
+            // Read under the chain lock, before it is released: the secret as this command
+            // left it, not as a later writer may have left it by the time we answer.
+            secret: await tx.secret.findUniqueOrThrow({ where: { id: secretId } }),
+          };
+        },
         { maxWait: 5_000, timeout: 15_000 },
       ),
     );
-    return result.events.map((e) => ({ type: e.type, data: e.data }) as SecretEvent);
   }
 
   /**
@@ -182,8 +188,7 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
           )
         : undefined;
       try {
-        await commit(caller, secret.id, secret.organizationId, command, newVersion);
-        return deps.db.secret.findUniqueOrThrow({ where: { id: secret.id } });
+        return (await commit(caller, secret.id, secret.organizationId, command, newVersion)).secret;
       } catch (error) {
         if (error instanceof StaleCiphertextError && attempt < MAX_ATTEMPTS) continue;
         const raced =
@@ -289,17 +294,19 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
         createdBy(caller),
       );
       try {
-        await commit(caller, secretId, owner.organizationId, command, newVersion);
-        break;
+        const { secret } = await commit(
+          caller,
+          secretId,
+          owner.organizationId,
+          command,
+          newVersion,
+        );
+        return { secret, warnings };
       } catch (error) {
         // The key was rotated and re-wrapped between encrypting and committing: re-encrypt.
         if (!(error instanceof StaleCiphertextError) || attempt >= 3) throw error;
       }
     }
-    return {
-      secret: await deps.db.secret.findUniqueOrThrow({ where: { id: secretId } }),
-      warnings,
-    };
   }
 
   return {
