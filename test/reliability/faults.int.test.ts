@@ -1,3 +1,4 @@
+import pg from "pg";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -580,29 +581,71 @@ describe("the database connection lost in the middle of a command", () => {
   });
 
   it("connections killed under requests in flight: each answers or says DATABASE_UNAVAILABLE", async () => {
-    // No waiting for the pool to notice: reads, checks and commands hit dying connections.
-    const requests = Array.from({ length: 12 }, (_, i) =>
-      i % 2
-        ? t.gql(UPDATE, { i: { id: secretId, set: asInput({ RACE: `r${i}` }) } }, tenant.session)
-        : t.gql(KEY_STATUS, { id: tenant.organizationId }, tenant.session),
+    // Updates waiting inside PostgreSQL, in their transaction, on the organization's chain
+    // lock held from outside.
+    await killWhileWaiting(
+      "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+      [`coffer-chain:${decode(tenant.organizationId)}`],
+      "advisory",
+      (i) =>
+        t.gql(UPDATE, { i: { id: secretId, set: asInput({ RACE: `r${i}` }) } }, tenant.session),
     );
-    await t.database.admin(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND usename = $1`,
-      [APP_LOGIN.user],
+    // Reads waiting outside any transaction, on a table locked from outside.
+    await killWhileWaiting(
+      "LOCK TABLE secret_versions IN ACCESS EXCLUSIVE MODE",
+      [],
+      "relation",
+      () => t.gql(KEY_STATUS, { id: tenant.organizationId }, tenant.session),
     );
-    const answers = await Promise.all(requests);
-    for (const answer of answers) {
-      expect(answer.raw).not.toMatch(/INTERNAL_SERVER_ERROR|Unexpected error/);
-      for (const error of answer.errors ?? [])
-        expect(error.extensions?.code, answer.raw).toBe("DATABASE_UNAVAILABLE");
-    }
-    expect(
-      answers.some((a) => a.errors),
-      "the fault did reach requests in flight",
-    ).toBe(true);
     expect((await resolve()).__typename).toBe("MutationResolveSecretsSuccess");
     await expectChainVerifies(t, tenant);
   });
+
+  /**
+   * Holds `lock` from another connection, sends six requests, waits until some of them
+   * wait inside PostgreSQL on it (`waitEvent`), kills the app's connections, lets go, and
+   * expects every answer to succeed or say DATABASE_UNAVAILABLE, and every request that
+   * was waiting to have lost its connection.
+   */
+  async function killWhileWaiting(
+    lock: string,
+    params: unknown[],
+    waitEvent: string,
+    request: (i: number) => Promise<GqlResult>,
+  ) {
+    const holder = new pg.Client({ connectionString: t.database.adminUrl });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query(lock, params);
+      const requests = Array.from({ length: 6 }, (_, i) => request(i));
+      let waiting = 0;
+      for (let i = 0; i < 500 && waiting === 0; i++) {
+        await sleep(10);
+        const [row] = await t.database.admin<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND usename = $1 AND wait_event = $2`,
+          [APP_LOGIN.user, waitEvent],
+        );
+        waiting = row!.n;
+      }
+      expect(waiting, `requests waiting on ${waitEvent}`).toBeGreaterThan(0);
+      await t.database.admin(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND usename = $1`,
+        [APP_LOGIN.user],
+      );
+      await holder.query("COMMIT");
+      const answers = await Promise.all(requests);
+      for (const answer of answers) {
+        expect(answer.raw).not.toMatch(/INTERNAL_SERVER_ERROR|Unexpected error/);
+        for (const error of answer.errors ?? [])
+          expect(error.extensions?.code, answer.raw).toBe("DATABASE_UNAVAILABLE");
+      }
+      expect(answers.filter((a) => a.errors).length).toBeGreaterThanOrEqual(waiting);
+    } finally {
+      await holder.end();
+    }
+  }
 
   /**
    * Terminates every connection of the app's pool and waits until PostgreSQL has closed
