@@ -2,16 +2,17 @@
 //   npx tsx bench/resolve.ts     (or: npm run bench:resolve)
 // Two floors, done directly and measured in the same run:
 //  - core: the same lookup statement, one transit batch decrypt, one usage event appended
-//    in a transaction;
+//    (one statement, as the service does);
 //  - every statement: the core plus the two statements the service must also send (the
-//    token's authentication, and the usage projection in the event's transaction).
+//    token's authentication, and the usage projection in the append's statement).
 // Against the core floor the GraphQL path adds those two statements, authorization,
 // parsing, execution and the response; against the second, only the GraphQL/HTTP layer.
 // Goal: ratio ≤ 1.5.
 import { randomUUID } from "node:crypto";
-import { projectUsage } from "../server/src/resolution/projectUsage.ts";
+import { usageProjection } from "../server/src/resolution/projectUsage.ts";
+import { Prisma } from "../server/src/generated/prisma/client.ts";
 import { performance } from "node:perf_hooks";
-import { appendToStream } from "../server/src/eventstore/append.ts";
+import { appendAlone } from "../server/src/eventstore/append.ts";
 import { lookupSecrets, usableScopeKeys } from "../server/src/resolution/lookupSecrets.ts";
 import { organizationKeyName } from "../server/src/transit/Transit.ts";
 import { startBenchApp } from "./benchApp.ts";
@@ -70,44 +71,43 @@ async function main(): Promise<void> {
         key,
         rows.map((r) => r.ciphertext!),
       );
-      await bench.db.$transaction(async (tx) => {
-        const [event] = await appendToStream(tx, {
+      const data = {
+        workspaceId: bench.workspaceId,
+        environment: "default",
+        onBehalfOf: null,
+        purpose: { workflowId: "bench", runId: "run", actionRef: "act" },
+        secrets: rows.map((r) => ({
+          secretId: r.id,
+          name: r.name,
+          scope: r.scope,
+          environment: "default",
+          version: r.currentVersion,
+          keyNames: r.keyNames,
+          dynamic: null,
+        })),
+      };
+      const metadata = { actor: { kind: "token" as const, id: "bench" } };
+      const now = new Date();
+      // The append in one statement of its own, as the service does; with the projection in
+      // that same statement for the complete floor.
+      await appendAlone(
+        bench.db,
+        {
           streamId: `bench-usage-${bench.workspaceId}`,
           organizationId: bench.organizationId,
           expectedVersion: "any",
-          events: [
-            {
-              type: "SecretsResolved",
-              data: { secrets: rows.map((r) => ({ secretId: r.id, version: r.currentVersion })) },
-            },
-          ],
-          metadata: { actor: { kind: "token", id: "bench" } },
-          now: new Date(),
-        });
-        if (complete)
-          await projectUsage(
-            tx,
-            {
-              ...event!,
-              data: {
-                workspaceId: bench.workspaceId,
-                environment: "default",
-                onBehalfOf: null,
-                purpose: { workflowId: "bench", runId: "run", actionRef: "act" },
-                secrets: rows.map((r) => ({
-                  secretId: r.id,
-                  name: r.name,
-                  scope: r.scope,
-                  environment: "default",
-                  version: r.currentVersion,
-                  keyNames: r.keyNames,
-                  dynamic: null,
-                })),
-              },
-            },
-            randomUUID,
-          );
-      });
+          events: [{ type: "SecretsResolved", data }],
+          metadata,
+          now,
+        },
+        complete
+          ? usageProjection(
+              { organizationId: bench.organizationId, data, metadata, occurredAt: now },
+              Prisma.sql`(SELECT event_position FROM appended)`,
+              randomUUID,
+            )
+          : undefined,
+      );
     };
 
     const time = async (run: () => Promise<void>) => {

@@ -1,5 +1,5 @@
 import { Prisma } from "../generated/prisma/client.ts";
-import type { Tx } from "../db/database.ts";
+import type { Db, Tx } from "../db/database.ts";
 import { ConcurrencyError } from "./ConcurrencyError.ts";
 import { eventHash, eventHashParts } from "./hashChain.ts";
 import type { EventMetadata, ExpectedVersion, NewEvent, StoredEvent } from "./types.ts";
@@ -14,20 +14,60 @@ import type { EventMetadata, ExpectedVersion, NewEvent, StoredEvent } from "./ty
  * index is the backstop. Lock, check, head and insert are one statement (the database
  * function coffer_append_events), so the lock is held for as short a time as possible.
  */
-export async function appendToStream(
-  tx: Tx,
-  input: {
-    streamId: string;
-    organizationId: string | null;
-    expectedVersion: ExpectedVersion;
-    events: NewEvent[];
-    metadata: EventMetadata;
-    now: Date;
-  },
+export type AppendInput = {
+  streamId: string;
+  organizationId: string | null;
+  expectedVersion: ExpectedVersion;
+  events: NewEvent[];
+  metadata: EventMetadata;
+  now: Date;
+};
+
+type AppendedRow = {
+  event_position: bigint;
+  event_stream_version: number;
+  event_prev_hash: string;
+  event_hash: string;
+};
+
+export async function appendToStream(tx: Tx, input: AppendInput): Promise<StoredEvent[]> {
+  if (input.events.length === 0) return [];
+  const rows = await sendAppend(
+    input,
+    (call) => tx.$queryRaw<AppendedRow[]>`SELECT * FROM ${call}`,
+  );
+  markHeld(tx, chainKeyOf(input.organizationId));
+  return storedEvents(input, rows);
+}
+
+/**
+ * Appends in a statement of its own (its own transaction), together with `alongside`:
+ * further common table expressions that commit with the events or not at all, and may read
+ * the new events from `appended` (columns event_position, event_hash, …). One round trip
+ * in all, and the chain lock is held only while that statement runs: for the hot path
+ * whose projection is a single statement (usage events, resolution/projectUsage.ts).
+ */
+export async function appendAlone(
+  db: Db,
+  input: AppendInput,
+  alongside?: Prisma.Sql,
 ): Promise<StoredEvent[]> {
+  if (input.events.length === 0) return [];
+  const rows = await sendAppend(
+    input,
+    (call) => db.$queryRaw<AppendedRow[]>`
+      WITH appended AS MATERIALIZED (SELECT * FROM ${call})${alongside ? Prisma.sql`, ${alongside}` : Prisma.empty}
+      SELECT * FROM appended ORDER BY event_position`,
+  );
+  return storedEvents(input, rows);
+}
+
+/** Sends the append (prisma/migrations/…_append_function): lock, version check, head, insert. */
+async function sendAppend(
+  input: AppendInput,
+  send: (call: Prisma.Sql) => Promise<AppendedRow[]>,
+): Promise<AppendedRow[]> {
   const { streamId, organizationId, expectedVersion, events, metadata, now } = input;
-  if (events.length === 0) return [];
-  const chainKey = chainKeyOf(organizationId);
   const parts = events.map((event) =>
     eventHashParts({
       streamId,
@@ -41,21 +81,12 @@ export async function appendToStream(
   );
   const expected =
     expectedVersion === "any" ? null : expectedVersion === "no_stream" ? 0 : expectedVersion;
-
-  // One round trip (prisma/migrations/…_append_function): lock, version check, head, insert.
-  let rows: {
-    event_position: bigint;
-    event_stream_version: number;
-    event_prev_hash: string;
-    event_hash: string;
-  }[];
   try {
-    rows = await tx.$queryRaw`
-      SELECT * FROM coffer_append_events(
-        ${chainKey}, ${streamId}, ${organizationId}::uuid, ${expected}::int,
+    return await send(Prisma.sql`coffer_append_events(
+        ${chainKeyOf(organizationId)}, ${streamId}, ${organizationId}::uuid, ${expected}::int,
         ${events.map((e) => e.type)}::text[], ${events.map((e) => e.schemaVersion ?? 1)}::int[],
         ${events.map((e) => JSON.stringify(e.data))}::jsonb[], ${JSON.stringify(metadata)}::jsonb,
-        ${now}::timestamptz, ${parts.flat()}::text[])`;
+        ${now}::timestamptz, ${parts.flat()}::text[])`);
   } catch (error) {
     const actual = concurrencyConflict(error);
     if (actual !== null) throw new ConcurrencyError(streamId, String(expectedVersion), actual);
@@ -63,23 +94,24 @@ export async function appendToStream(
       throw new ConcurrencyError(streamId, String(expectedVersion), (expected ?? 0) + 1);
     throw error;
   }
-  markHeld(tx, chainKey);
+}
 
-  const stored: StoredEvent[] = events.map((event, i) => ({
+function storedEvents(input: AppendInput, rows: AppendedRow[]): StoredEvent[] {
+  const stored: StoredEvent[] = input.events.map((event, i) => ({
     position: BigInt(rows[i]!.event_position),
-    streamId,
+    streamId: input.streamId,
     streamVersion: rows[i]!.event_stream_version,
     type: event.type,
     schemaVersion: event.schemaVersion ?? 1,
     data: event.data,
-    metadata,
-    organizationId,
-    occurredAt: now,
+    metadata: input.metadata,
+    organizationId: input.organizationId,
+    occurredAt: input.now,
     prevHash: rows[i]!.event_prev_hash,
     hash: rows[i]!.event_hash,
   }));
-  // The database hashed what the application would have: checked, since the chain's
-  // verifiers (verifyChain, the offline audit verifier) recompute it here.
+  // The database hashed what the application would have (eventHashParts checks its own
+  // half before sending): checked again, since the chain's verifiers recompute it here.
   for (const event of stored)
     if (eventHash(event) !== event.hash)
       throw new Error(`event hash computed by the database differs at position ${event.position}`);

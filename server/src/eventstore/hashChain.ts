@@ -59,10 +59,24 @@ export function eventHashParts(
     return index;
   }) as [number, number, number];
   const after = (i: 0 | 1 | 2) => at[i] + position.length + 2; // all markers are one length
-  return [
+  const parts: [string, string, string, string] = [
     text.slice(0, at[0] + 1), // …"position":"
     text.slice(after(0) - 1, at[1] + 1), // ","prevHash":"
     text.slice(after(1) - 1, at[2]), // ",…,"streamVersion":
     text.slice(after(2)), // ,"type":…}
   ];
+  // Before anything is sent: the pieces joined with sample values are the hashed text.
+  const sample = { position: "12", prevHash: GENESIS_HASH, streamVersion: 3 };
+  if (
+    parts[0] +
+      sample.position +
+      parts[1] +
+      sample.prevHash +
+      parts[2] +
+      sample.streamVersion +
+      parts[3] !==
+    hashedText({ ...event, ...sample })
+  )
+    throw new Error("cannot split an event's hashed text");
+  return parts;
 }

@@ -9,8 +9,9 @@ import {
 } from "../domain/usage/events.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
-import { appendToStream } from "../eventstore/append.ts";
-import { projectUsage } from "./projectUsage.ts";
+import { appendAlone } from "../eventstore/append.ts";
+import { usageProjection } from "./projectUsage.ts";
+import { Prisma } from "../generated/prisma/client.ts";
 import type { Logger } from "../logger.ts";
 import { SECRET_KEY, SECRET_NAME } from "../secrets/limits.ts";
 import { decodeSecretPayload } from "../secrets/secretPayload.ts";
@@ -178,31 +179,37 @@ export function resolutionService(
     }
   }
 
-  /** Appends a usage event (and, for successes, its projection) in one transaction. */
+  /**
+   * Appends a usage event and, for successes, its projection: one statement, so one
+   * transaction, durable when this returns, and the organization's chain lock is held only
+   * while it runs.
+   */
   async function record(
     organizationId: string,
     workspaceId: string,
     event: UsageEvent,
     caller: Caller,
   ): Promise<bigint> {
-    // The same patience as commands (inTransaction): Prisma's defaults (2 s to get a
-    // connection, 5 s in all) turned a burst of resolutions into AuditUnavailableError
-    // answers while the organization's chain lock was merely busy (bench/load.ts).
-    return deps.db.$transaction(
-      async (tx) => {
-        const [stored] = await appendToStream(tx, {
-          streamId: usageStream(workspaceId),
-          organizationId,
-          expectedVersion: "any",
-          events: [event],
-          metadata: caller.metadata,
-          now: deps.clock(),
-        });
-        if (event.type === "SecretsResolved") await projectUsage(tx, stored!, deps.newId);
-        return stored!.position;
-      },
-      { maxWait: 5_000, timeout: 15_000 },
+    const input = {
+      streamId: usageStream(workspaceId),
+      organizationId,
+      expectedVersion: "any" as const,
+      events: [event],
+      metadata: caller.metadata,
+      now: deps.clock(),
+    };
+    const [stored] = await appendAlone(
+      deps.db,
+      input,
+      event.type === "SecretsResolved"
+        ? usageProjection(
+            { organizationId, data: event.data, metadata: caller.metadata, occurredAt: input.now },
+            Prisma.sql`(SELECT event_position FROM appended)`,
+            deps.newId,
+          )
+        : undefined,
     );
+    return stored!.position;
   }
 
   async function fail(
