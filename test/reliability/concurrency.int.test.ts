@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localId } from "../../server/src/graphql/globalId.ts";
 import type { Transit } from "../../server/src/transit/Transit.ts";
+import { startOAuthServer } from "../testkit/oauthServer.ts";
 import { RESOLVE } from "../testkit/resolveOps.ts";
 import { asInput, type Values } from "../testkit/secretOps.ts";
 import { startTestApp, type Auth, type GqlResult, type TestApp } from "../testkit/testApp.ts";
@@ -629,6 +630,79 @@ describe("mixed commands across two organizations", () => {
       expect(added("SecretCreated")).toBe(6);
       expect(added("SecretRotated")).toBe(mine("rotate").filter(succeeded).length);
       expect(await expectChainVerifies(tenant)).toBe(types.length);
+    }
+  });
+});
+
+describe("OAuth tokens refreshed at once", () => {
+  it("more connections expiring together than the pool has connections: every resolution gets its token", async () => {
+    // Each refresh holds its connection's row lock in a transaction while it asks the
+    // transit engine for the client secret and the new tokens; the embedded keyring reads
+    // through the same pool. Five refreshes at once on a pool of four must not starve it.
+    const idp = await startOAuthServer({ accessTokenTtlSeconds: 60 });
+    try {
+      const tenant = await t.createTenant();
+      const ERR = `__typename ... on Error { message }`;
+      const provider = await t.ok<{ providerId: string }>(
+        "createCustomOAuthProvider",
+        `mutation($i: CreateCustomOAuthProviderInput!) { createCustomOAuthProvider(input: $i) { ${ERR} ... on MutationCreateCustomOAuthProviderSuccess { data { providerId } } } }`,
+        {
+          i: {
+            workspaceId: tenant.workspaceId,
+            name: "Busy API",
+            tokenEndpoint: idp.tokenEndpoint,
+            grantTypes: ["client_credentials"],
+            clientId: idp.client.clientId,
+            clientSecret: idp.client.clientSecret,
+          },
+        },
+        tenant.session,
+      );
+      const environments = ["e1", "e2", "e3", "e4", "e5"];
+      let expression = "";
+      for (const environment of environments) {
+        await t.ok(
+          "declareEnvironment",
+          `mutation($i: EnvironmentInput!) { declareEnvironment(input: $i) { ${ERR} ... on MutationDeclareEnvironmentSuccess { data { name } } } }`,
+          { i: { workspaceId: tenant.workspaceId, name: environment } },
+          tenant.session,
+        );
+        ({ expression } = await t.ok<{ expression: string }>(
+          "connectOAuthClientCredentials",
+          `mutation($i: OAuthConnectInput!) { connectOAuthClientCredentials(input: $i) { ${ERR} ... on MutationConnectOAuthClientCredentialsSuccess { data { expression } } } }`,
+          {
+            i: {
+              workspaceId: tenant.workspaceId,
+              providerId: provider.providerId,
+              environment,
+              scopes: ["read"],
+            },
+          },
+          tenant.session,
+        ));
+      }
+      const [, name, key] = /SECRETS\.([^.]+)\.(\w+)/.exec(expression)!;
+      // Every connection's 60 s token is 50 s old: inside its refresh window.
+      await t.database.admin(
+        `UPDATE oauth_connections SET refreshed_at = now() - interval '50 seconds', expires_at = now() + interval '10 seconds' WHERE workspace_id = $1`,
+        [localId(tenant.workspaceId, "Workspace")],
+      );
+      const token = await resolverToken(tenant);
+      const outcomes = await Promise.all(
+        environments.map((environment) =>
+          mutate("resolveSecrets", RESOLVE, { i: { environment, refs: [{ name, key }] } }, token),
+        ),
+      );
+      for (const outcome of outcomes)
+        expect(outcome.typename, JSON.stringify(outcome)).toBe("MutationResolveSecretsSuccess");
+      const [refreshed] = await t.database.admin<{ n: number }>(
+        `SELECT count(*)::int AS n FROM events WHERE type = 'OAuthTokenRefreshed' AND organization_id = $1`,
+        [localId(tenant.organizationId, "Organization")],
+      );
+      expect(refreshed!.n).toBe(environments.length);
+      await expectChainVerifies(tenant);
+    } finally {
+      await idp.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import pLimit from "p-limit";
 import * as oauth from "oauth4webapi";
 import { z } from "zod";
 import type { Caller, CoreDeps } from "../CoreDeps.ts";
@@ -51,8 +52,18 @@ export type OAuthDeps = CoreDeps & {
  * credentials (SERVICE tokens), and refresh ahead of expiry under a row lock so that
  * concurrent resolutions refresh once. Uses oauth4webapi for every protocol detail.
  */
+/**
+ * A refresh holds a pooled connection (the transaction of its row lock) while it asks the
+ * transit engine for secrets, and the embedded keyring reads through that same pool: as
+ * many refreshes at once as the pool has connections would each wait for a second one, for
+ * good (test/reliability/concurrency: five refreshes on a pool of four). So at most this
+ * many run at once in a process; the others queue without holding a connection.
+ */
+const REFRESH_CONCURRENCY = 2;
+
 export function oauthService(deps: OAuthDeps) {
   const inflight = new Map<string, Promise<OAuthConnection>>();
+  const refreshSlots = pLimit(REFRESH_CONCURRENCY);
   const redirectUri = () => `${deps.publicUrl()}/oauth/callback`;
 
   async function record(
@@ -614,7 +625,9 @@ export function oauthService(deps: OAuthDeps) {
       // lock below does the same job.
       const running = inflight.get(connection.id);
       if (running) return running;
-      const refresh = lockedRefresh(connection).finally(() => inflight.delete(connection.id));
+      const refresh = refreshSlots(() => lockedRefresh(connection)).finally(() =>
+        inflight.delete(connection.id),
+      );
       inflight.set(connection.id, refresh);
       return refresh;
     },
