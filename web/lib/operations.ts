@@ -160,7 +160,7 @@ export type SecretFilter = {
 export type Page<T> = Connection<T> & {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 };
-/** Page sizes are literals, and the server's cost limit (5,000) multiplies by them. */
+/** Page sizes are literals, and the server's cost limit (30,000) multiplies by them. */
 export const WORKSPACE_SECRETS = gql<
   { workspace: { id: string; secrets: Page<SecretSummary> } | null },
   { id: string; filter: SecretFilter; after: string | null }
