@@ -142,16 +142,15 @@ describe("the transit engine (Vault) failing", () => {
   let counter = 0;
   const requests: {
     name: string;
-    /** The request, and the field whose typed answer it returns. */
-    send: () => Promise<{ result: GqlResult; field: string }>;
+    /** The request; its typed answer is in the field named `name`. */
+    send: () => Promise<GqlResult>;
     /** What the successful request changes, checked after recovery. */
     changed: (before: Footprint, after: Footprint) => void;
   }[] = [
     {
       name: "createSecret",
-      send: async () => ({
-        field: "createSecret",
-        result: await t.gql(
+      send: () =>
+        t.gql(
           CREATE,
           {
             i: {
@@ -162,7 +161,6 @@ describe("the transit engine (Vault) failing", () => {
           },
           tenant.session,
         ),
-      }),
       changed: (before, after) => {
         expect(after.secrets).toHaveLength(before.secrets.length + 1);
         expect(after.versions).toHaveLength(before.versions.length + 1);
@@ -171,14 +169,12 @@ describe("the transit engine (Vault) failing", () => {
     },
     {
       name: "updateSecret",
-      send: async () => ({
-        field: "updateSecret",
-        result: await t.gql(
+      send: () =>
+        t.gql(
           UPDATE,
           { i: { id: secretId, set: asInput({ USER: `u-${(counter += 1)}` }) } },
           tenant.session,
         ),
-      }),
       changed: (before, after) => {
         expect(after.versions).toHaveLength(before.versions.length + 1);
         expect(after.events.length).toBeGreaterThan(before.events.length);
@@ -186,14 +182,12 @@ describe("the transit engine (Vault) failing", () => {
     },
     {
       name: "rotateSecret",
-      send: async () => ({
-        field: "rotateSecret",
-        result: await t.gql(
+      send: () =>
+        t.gql(
           ROTATE,
           { i: { id: secretId, values: asInput({ PASSWORD: `p-${(counter += 1)}` }) } },
           tenant.session,
         ),
-      }),
       changed: (before, after) => {
         expect(after.versions).toHaveLength(before.versions.length + 1);
         expect(after.events.length).toBeGreaterThan(before.events.length);
@@ -201,14 +195,12 @@ describe("the transit engine (Vault) failing", () => {
     },
     {
       name: "resolveSecrets",
-      send: async () => ({
-        field: "resolveSecrets",
-        result: await t.gql(
+      send: () =>
+        t.gql(
           RESOLVE,
           { i: { refs: [{ name: "db", key: "PASSWORD" }], purpose: { runId: "fault-run" } } },
           token,
         ),
-      }),
       changed: (before, after) => {
         expect(after.usage).toHaveLength(before.usage.length + 1);
         expect(after.events).toHaveLength(before.events.length + 1);
@@ -216,20 +208,14 @@ describe("the transit engine (Vault) failing", () => {
     },
     {
       name: "rotateTransitKey",
-      send: async () => ({
-        field: "rotateTransitKey",
-        result: await t.gql(ROTATE_KEY, { id: tenant.organizationId }, tenant.session),
-      }),
+      send: () => t.gql(ROTATE_KEY, { id: tenant.organizationId }, tenant.session),
       changed: (before, after) => {
         expect(after.events).toHaveLength(before.events.length + 1);
       },
     },
     {
       name: "rewrapSecrets",
-      send: async () => ({
-        field: "rewrapSecrets",
-        result: await t.gql(REWRAP, { id: tenant.organizationId }, tenant.session),
-      }),
+      send: () => t.gql(REWRAP, { id: tenant.organizationId }, tenant.session),
       changed: (before, after) => {
         expect(after.jobs).toHaveLength(before.jobs.length + 1);
       },
@@ -245,9 +231,9 @@ describe("the transit engine (Vault) failing", () => {
         double.always(fault.reply, /^transit\//);
         const failed = await request.send();
         double.heal();
-        expectCleanAnswer(failed.result);
-        expect(failed.result.errors).toBeUndefined();
-        const answer = failed.result.data[failed.field];
+        expectCleanAnswer(failed);
+        expect(failed.errors).toBeUndefined();
+        const answer = failed.data[request.name];
         expect(answer).toMatchObject({ __typename: "TransitError", code: fault.code });
         expect(answer.message).toMatch(fault.message);
         // Give a late answer the time to land (it must not write anything either).
@@ -271,8 +257,8 @@ describe("the transit engine (Vault) failing", () => {
         }
 
         const recovered = await request.send();
-        expectCleanAnswer(recovered.result);
-        expect(recovered.result.data[recovered.field].__typename).toMatch(/Success$/);
+        expectCleanAnswer(recovered);
+        expect(recovered.data[request.name].__typename).toMatch(/Success$/);
         await settleRewrap();
         request.changed(unchanged, await footprint(t, tenant.organizationId));
         await expectChainVerifies(t, tenant);
