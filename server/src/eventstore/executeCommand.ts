@@ -50,6 +50,17 @@ export async function executeCommand<C, E extends DomainEvent, S>(
 }
 
 /**
+ * Runs `work` in one transaction, with the patience commands get (5 s to obtain a
+ * connection, 15 s in all); a lost connection is a DatabaseUnavailableError. No retry: for
+ * callers that handle a concurrent writer themselves (secretService re-encrypts first).
+ */
+export function oneTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return unavailableOnConnectionLoss(() =>
+    db.$transaction(work, { maxWait: 5_000, timeout: 15_000 }),
+  );
+}
+
+/**
  * Runs `work` in one transaction and retries it (a fresh read, a fresh decision) when a
  * concurrent writer moved a stream on. A decision made again on new state is not a lost
  * update: the decider re-checks every rule.
@@ -61,9 +72,7 @@ export async function inTransaction<T>(
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await unavailableOnConnectionLoss(() =>
-        db.$transaction(work, { maxWait: 5_000, timeout: 15_000 }),
-      );
+      return await oneTransaction(db, work);
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error;
       if (attempt >= attempts)

@@ -16,7 +16,7 @@ import type { Logger } from "../logger.ts";
 import { SECRET_KEY, SECRET_NAME } from "../secrets/limits.ts";
 import { decodeSecretPayload } from "../secrets/secretPayload.ts";
 import { organizationKeyName, type Transit } from "../transit/Transit.ts";
-import { TransitBatchError } from "../transit/TransitError.ts";
+import { decryptRereading } from "../secrets/decryptRereading.ts";
 import { AuditUnavailableError } from "./AuditUnavailableError.ts";
 import { CredentialNotFoundError } from "./CredentialNotFoundError.ts";
 import { findSecretRefs, refId, substitute, type SecretRef } from "./expressions.ts";
@@ -151,32 +151,27 @@ export function resolutionService(
   }
 
   /**
-   * One transit batch for every candidate. A re-wrap may replace a looked-up ciphertext and
-   * then raise the key's minimum version before this call; the version looked up is still
-   * the one to answer with, so its ciphertext is read again and the batch retried.
+   * One transit batch for every candidate; the versions looked up are the ones to answer
+   * with, so a re-wrap meanwhile means reading their ciphertexts again (decryptRereading).
    */
-  async function decryptCandidates(organizationId: string, candidates: Candidate[]) {
-    let ciphertexts = candidates.map((c) => c.ciphertext!);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await deps.transit.decrypt(organizationKeyName(organizationId), ciphertexts);
-      } catch (error) {
-        if (!(error instanceof TransitBatchError) || attempt >= 3) throw error;
+  function decryptCandidates(organizationId: string, candidates: Candidate[]) {
+    return decryptRereading(
+      deps.transit,
+      organizationKeyName(organizationId),
+      candidates.map((c) => c.ciphertext!),
+      async (tried) => {
         const stored = await storedCiphertexts(
           deps.db,
           candidates
             .filter((c) => c.source === "secret")
             .map((c) => ({ secretId: c.id, version: c.currentVersion })),
         );
-        const fresh = candidates.map(
+        return candidates.map(
           (c, i) =>
-            (c.source === "secret" ? stored.get(`${c.id}:${c.currentVersion}`) : null) ??
-            ciphertexts[i]!,
+            (c.source === "secret" ? stored.get(`${c.id}:${c.currentVersion}`) : null) ?? tried[i]!,
         );
-        if (fresh.every((c, i) => c === ciphertexts[i])) throw error;
-        ciphertexts = fresh;
-      }
-    }
+      },
+    );
   }
 
   /**

@@ -17,15 +17,14 @@ import {
   type SecretType,
 } from "../domain/secret/events.ts";
 import type { Secret } from "../generated/prisma/client.ts";
-import { unavailableOnConnectionLoss } from "../errors/DatabaseUnavailableError.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
 import { ConcurrencyError } from "../eventstore/ConcurrencyError.ts";
-import { executeCommand } from "../eventstore/executeCommand.ts";
+import { executeCommand, oneTransaction } from "../eventstore/executeCommand.ts";
 import { parseInput } from "../tenancy/parseInput.ts";
 import { ciphertextKeyVersion, organizationKeyName, type Transit } from "../transit/Transit.ts";
-import { TransitBatchError } from "../transit/TransitError.ts";
+import { decryptRereading } from "./decryptRereading.ts";
 import { DEFAULT_KEEP_VERSIONS, MAX_DESCRIPTION, SECRET_NAME } from "./limits.ts";
 import { StaleCiphertextError, projectSecret, type NewVersionCiphertext } from "./projectSecret.ts";
 import { decodeSecretPayload, encodeSecretPayload } from "./secretPayload.ts";
@@ -99,23 +98,13 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
         throw new ValidationError(`Version ${version} was pruned: its values are no longer kept`);
       return row.ciphertext;
     };
-    let ciphertext = await read();
-    let plaintext: Buffer | undefined;
-    for (let attempt = 1; !plaintext; attempt++) {
-      try {
-        [plaintext] = await deps.transit.decrypt(organizationKeyName(secret.organizationId), [
-          ciphertext,
-        ]);
-      } catch (error) {
-        // A re-wrap can replace the ciphertext and raise the key's minimum version between
-        // the read and the decrypt: the same version, re-wrapped, is read again.
-        if (!(error instanceof TransitBatchError) || attempt >= 3) throw error;
-        const current = await read();
-        if (current === ciphertext) throw error;
-        ciphertext = current;
-      }
-    }
-    return decodeSecretPayload(plaintext, {
+    const [plaintext] = await decryptRereading(
+      deps.transit,
+      organizationKeyName(secret.organizationId),
+      [await read()],
+      async () => [await read()],
+    );
+    return decodeSecretPayload(plaintext!, {
       organizationId: secret.organizationId,
       secretId: secret.id,
       version,
@@ -131,28 +120,23 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
     command: SecretCommand,
     newVersion?: NewVersionCiphertext,
   ): Promise<{ events: SecretEvent[]; secret: Secret }> {
-    return unavailableOnConnectionLoss(() =>
-      deps.db.$transaction(
-        async (tx) => {
-          const result = await executeCommand(tx, {
-            streamId: secretStream(secretId),
-            organizationId,
-            decider: secretDecider,
-            command,
-            metadata: caller.metadata,
-            now: deps.clock(),
-            project: projectSecret(secretId, organizationId, newVersion),
-          });
-          return {
-            events: result.events.map((e) => ({ type: e.type, data: e.data }) as SecretEvent),
-            // Read under the chain lock, before it is released: the secret as this command
-            // left it, not as a later writer may have left it by the time we answer.
-            secret: await tx.secret.findUniqueOrThrow({ where: { id: secretId } }),
-          };
-        },
-        { maxWait: 5_000, timeout: 15_000 },
-      ),
-    );
+    return oneTransaction(deps.db, async (tx) => {
+      const result = await executeCommand(tx, {
+        streamId: secretStream(secretId),
+        organizationId,
+        decider: secretDecider,
+        command,
+        metadata: caller.metadata,
+        now: deps.clock(),
+        project: projectSecret(secretId, organizationId, newVersion),
+      });
+      return {
+        events: result.events.map((e) => ({ type: e.type, data: e.data }) as SecretEvent),
+        // Read under the chain lock, before it is released: the secret as this command
+        // left it, not as a later writer may have left it by the time we answer.
+        secret: await tx.secret.findUniqueOrThrow({ where: { id: secretId } }),
+      };
+    });
   }
 
   /**

@@ -3,9 +3,9 @@ import { countStaleSealed, rewrapSealed } from "./sealedCiphertexts.ts";
 import { requireOrgAccess } from "../authz/access.ts";
 import type { Tx } from "../db/database.ts";
 import { transitKeyStream, type TransitKeyEvent } from "../domain/transitKey/events.ts";
-import { unavailableOnConnectionLoss } from "../errors/DatabaseUnavailableError.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { appendToStream, lockChain } from "../eventstore/append.ts";
+import { oneTransaction } from "../eventstore/executeCommand.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
 import type { Logger } from "../logger.ts";
 import { ciphertextKeyVersion, organizationKeyName, type Transit } from "../transit/Transit.ts";
@@ -183,14 +183,12 @@ export function transitKeyService(
       // every writer of the organization, and with the embedded keyring deadlock on the
       // connection pool that those writers hold while they queue on the lock.
       const info = await deps.transit.rotateKey(keyName);
-      await unavailableOnConnectionLoss(() =>
-        deps.db.$transaction((tx) =>
-          record(
-            tx,
-            organizationId,
-            { type: "TransitKeyRotated", data: { keyName, latestVersion: info.latestVersion } },
-            caller.metadata,
-          ),
+      await oneTransaction(deps.db, (tx) =>
+        record(
+          tx,
+          organizationId,
+          { type: "TransitKeyRotated", data: { keyName, latestVersion: info.latestVersion } },
+          caller.metadata,
         ),
       );
       return info;
