@@ -15,6 +15,7 @@ import { describeActor, useDirectory } from "../credentials/directory.ts";
 import { isOrgAdmin, useShell } from "../shell/ShellContext.ts";
 import { Badge } from "../ui/Badge.tsx";
 import { Button } from "../ui/Button.tsx";
+import { DataTable } from "../ui/DataTable.tsx";
 import { EmptyState } from "../ui/EmptyState.tsx";
 import { SelectField, TextField } from "../ui/Field.tsx";
 import { Loading } from "../ui/Loading.tsx";
@@ -283,83 +284,70 @@ export default function AuditPage() {
             <EmptyState title="No events match">Widen the filters or reset them.</EmptyState>
           ) : null}
           {events.length ? (
-            <div className={ui.tableWrap}>
-              <table className={ui.table}>
-                <caption className="visually-hidden">Audit events</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Position</th>
-                    <th scope="col">When</th>
-                    <th scope="col">Event</th>
-                    <th scope="col">Actor</th>
-                    <th scope="col">Stream</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Details</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {events.map((e) => {
-                    const expanded = open.has(e.position);
-                    return (
-                      <Fragment key={e.position}>
-                        <tr data-event-type={e.type}>
-                          <td>{e.position}</td>
-                          <td>{formatDateTime(e.occurredAt)}</td>
-                          <td>
-                            <Badge tone={e.type.startsWith("SecretsResol") ? "accent" : "neutral"}>
-                              {e.type}
-                            </Badge>
-                          </td>
-                          <td>{describeActor(directory, e.actorKind, e.actorId)}</td>
-                          <td>
-                            <button
-                              type="button"
-                              className="linkButton"
-                              title="Show only this stream"
-                              onClick={() => {
-                                const next = { ...form, streamId: e.streamId };
-                                setForm(next);
-                                setFilter(toFilter(next));
-                              }}
-                            >
-                              <code title={e.streamId}>{shortStream(e.streamId)}</code>
-                            </button>{" "}
-                            <span className="muted">v{e.streamVersion}</span>
-                          </td>
-                          <td>
-                            <Button
-                              small
-                              variant="ghost"
-                              aria-expanded={expanded}
-                              aria-controls={`event-${e.position}`}
-                              onClick={() =>
-                                setOpen((current) => {
-                                  const next = new Set(current);
-                                  if (expanded) next.delete(e.position);
-                                  else next.add(e.position);
-                                  return next;
-                                })
-                              }
-                            >
-                              {expanded ? "Hide" : "Details"}
-                              <span className="visually-hidden"> of event {e.position}</span>
-                            </Button>
-                          </td>
-                        </tr>
-                        {expanded ? (
-                          <tr id={`event-${e.position}`}>
-                            <td colSpan={6} style={{ background: "var(--surface-muted)" }}>
-                              <EventDetails event={e} />
-                            </td>
-                          </tr>
-                        ) : null}
-                      </Fragment>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              caption="Audit events"
+              columns={["Position", "When", "Event", "Actor", "Stream"]}
+              unlabelledColumn="Details"
+            >
+              {events.map((e) => {
+                const expanded = open.has(e.position);
+                return (
+                  <Fragment key={e.position}>
+                    <tr data-event-type={e.type}>
+                      <td>{e.position}</td>
+                      <td>{formatDateTime(e.occurredAt)}</td>
+                      <td>
+                        <Badge tone={e.type.startsWith("SecretsResol") ? "accent" : "neutral"}>
+                          {e.type}
+                        </Badge>
+                      </td>
+                      <td>{describeActor(directory, e.actorKind, e.actorId)}</td>
+                      <td>
+                        <button
+                          type="button"
+                          className="linkButton"
+                          title="Show only this stream"
+                          onClick={() => {
+                            const next = { ...form, streamId: e.streamId };
+                            setForm(next);
+                            setFilter(toFilter(next));
+                          }}
+                        >
+                          <code title={e.streamId}>{shortStream(e.streamId)}</code>
+                        </button>{" "}
+                        <span className="muted">v{e.streamVersion}</span>
+                      </td>
+                      <td>
+                        <Button
+                          small
+                          variant="ghost"
+                          aria-expanded={expanded}
+                          aria-controls={`event-${e.position}`}
+                          onClick={() =>
+                            setOpen((current) => {
+                              const next = new Set(current);
+                              if (expanded) next.delete(e.position);
+                              else next.add(e.position);
+                              return next;
+                            })
+                          }
+                        >
+                          {expanded ? "Hide" : "Details"}
+                          <span className="visually-hidden"> of event {e.position}</span>
+                        </Button>
+                      </td>
+                    </tr>
+                    {expanded ? (
+                      <tr id={`event-${e.position}`}>
+                        <td colSpan={6} style={{ background: "var(--surface-muted)" }}>
+                          <EventDetails event={e} />
+                        </td>
+                      </tr>
+                    ) : null}
+                  </Fragment>
+                );
+              })}
+            </DataTable>
           ) : null}
           {hasMore ? (
             <div style={{ padding: "0.9rem 1.25rem" }}>

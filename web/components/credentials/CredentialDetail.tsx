@@ -20,6 +20,7 @@ import { Badge, KeyChips } from "../ui/Badge.tsx";
 import { Button } from "../ui/Button.tsx";
 import { ConfirmDialog } from "../ui/ConfirmDialog.tsx";
 import { CopyButton } from "../ui/CopyButton.tsx";
+import { DataTable } from "../ui/DataTable.tsx";
 import { EmptyState } from "../ui/EmptyState.tsx";
 import { Loading } from "../ui/Loading.tsx";
 import { Notice } from "../ui/Notice.tsx";
@@ -200,51 +201,38 @@ function RecentUsage({ secret, directory }: { secret: SecretDetail; directory: D
           When a platform resolves <code>{secret.expressions[0]}</code>, the use shows up here.
         </EmptyState>
       ) : (
-        <div className={ui.tableWrap}>
-          <table className={ui.table}>
-            <caption className="visually-hidden">Recent usage of {secret.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Workflow / run</th>
-                <th scope="col">Environment</th>
-                <th scope="col">Version</th>
-                <th scope="col">Keys</th>
-              </tr>
-            </thead>
-            <tbody>
-              {usage.map((u) => (
-                <tr key={u.auditPosition}>
-                  <td>
-                    <Time iso={u.usedAt} />
-                  </td>
-                  <td>
-                    {describeActor(directory, u.actorKind, u.actorId)}
-                    {u.onBehalfOf ? (
-                      <div className="muted" style={{ fontSize: "0.8rem" }}>
-                        on behalf of {u.onBehalfOf.email}
-                      </div>
-                    ) : null}
-                  </td>
-                  <td>{u.actionRef ? <code className={ui.code}>{u.actionRef}</code> : "—"}</td>
-                  <td>
-                    {u.workflowId ?? "—"}
-                    {u.runId ? <div className="muted">run {u.runId}</div> : null}
-                  </td>
-                  <td>
-                    <code className={ui.code}>{u.environment}</code>
-                  </td>
-                  <td>v{u.version}</td>
-                  <td>
-                    <KeyChips keys={u.keyNames} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={`Recent usage of ${secret.name}`}
+          columns={["When", "Who", "Action", "Workflow / run", "Environment", "Version", "Keys"]}
+        >
+          {usage.map((u) => (
+            <tr key={u.auditPosition}>
+              <td>
+                <Time iso={u.usedAt} />
+              </td>
+              <td>
+                {describeActor(directory, u.actorKind, u.actorId)}
+                {u.onBehalfOf ? (
+                  <div className="muted" style={{ fontSize: "0.8rem" }}>
+                    on behalf of {u.onBehalfOf.email}
+                  </div>
+                ) : null}
+              </td>
+              <td>{u.actionRef ? <code className={ui.code}>{u.actionRef}</code> : "—"}</td>
+              <td>
+                {u.workflowId ?? "—"}
+                {u.runId ? <div className="muted">run {u.runId}</div> : null}
+              </td>
+              <td>
+                <code className={ui.code}>{u.environment}</code>
+              </td>
+              <td>v{u.version}</td>
+              <td>
+                <KeyChips keys={u.keyNames} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Panel>
   );
@@ -300,62 +288,46 @@ function Versions({
       description="Every change writes a new immutable version. Restoring copies an older version's values into a new one."
       flush
     >
-      <div className={ui.tableWrap}>
-        <table className={ui.table}>
-          <caption className="visually-hidden">Versions of {secret.name}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Change</th>
-              <th scope="col">Keys</th>
-              <th scope="col">By</th>
-              <th scope="col">When</th>
-              <th scope="col">Transit key</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {secret.versions.map((v) => (
-              <tr key={v.version} data-version={v.version}>
-                <td>
-                  v{v.version}{" "}
-                  {v.version === secret.currentVersion ? (
-                    <Badge tone="success">current</Badge>
-                  ) : null}
-                </td>
-                <td>
-                  {ORIGIN_LABELS[v.origin] ?? v.origin}
-                  {v.restoredFrom ? ` from v${v.restoredFrom}` : ""}
-                </td>
-                <td>
-                  <KeyChips keys={v.keyNames} />
-                </td>
-                <td>{describeCreatedBy(directory, v.createdBy)}</td>
-                <td>
-                  <Time iso={v.createdAt} />
-                </td>
-                <td>{v.transitKeyVersion ? `v${v.transitKeyVersion}` : "—"}</td>
-                <td>
-                  {v.pruned ? (
-                    <span
-                      className="muted"
-                      title="Older than the kept history: its values were removed"
-                    >
-                      values pruned
-                    </span>
-                  ) : v.version !== secret.currentVersion ? (
-                    <Button small onClick={() => setRestoring(v.version)}>
-                      Restore v{v.version}
-                    </Button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={`Versions of ${secret.name}`}
+        columns={["Version", "Change", "Keys", "By", "When", "Transit key"]}
+        unlabelledColumn="Actions"
+      >
+        {secret.versions.map((v) => (
+          <tr key={v.version} data-version={v.version}>
+            <td>
+              v{v.version}{" "}
+              {v.version === secret.currentVersion ? <Badge tone="success">current</Badge> : null}
+            </td>
+            <td>
+              {ORIGIN_LABELS[v.origin] ?? v.origin}
+              {v.restoredFrom ? ` from v${v.restoredFrom}` : ""}
+            </td>
+            <td>
+              <KeyChips keys={v.keyNames} />
+            </td>
+            <td>{describeCreatedBy(directory, v.createdBy)}</td>
+            <td>
+              <Time iso={v.createdAt} />
+            </td>
+            <td>{v.transitKeyVersion ? `v${v.transitKeyVersion}` : "—"}</td>
+            <td>
+              {v.pruned ? (
+                <span
+                  className="muted"
+                  title="Older than the kept history: its values were removed"
+                >
+                  values pruned
+                </span>
+              ) : v.version !== secret.currentVersion ? (
+                <Button small onClick={() => setRestoring(v.version)}>
+                  Restore v{v.version}
+                </Button>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       <ConfirmDialog
         open={restoring !== null}
         title={`Restore version ${restoring ?? ""}?`}

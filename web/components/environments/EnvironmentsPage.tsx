@@ -11,6 +11,7 @@ import { useShell } from "../shell/ShellContext.ts";
 import { Badge } from "../ui/Badge.tsx";
 import { Button } from "../ui/Button.tsx";
 import { ConfirmDialog } from "../ui/ConfirmDialog.tsx";
+import { DataTable } from "../ui/DataTable.tsx";
 import { TextField } from "../ui/Field.tsx";
 import { Loading } from "../ui/Loading.tsx";
 import { Notice } from "../ui/Notice.tsx";
@@ -132,44 +133,30 @@ export default function EnvironmentsPage() {
           {!ws ? (
             <Loading label="Loading environments…" />
           ) : (
-            <div className={ui.tableWrap}>
-              <table className={ui.table}>
-                <caption className="visually-hidden">Declared environments</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Declared</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {ws.environments.map((env) => (
-                    <tr key={env.id} data-environment={env.name}>
-                      <td>
-                        <code className={ui.code}>{env.name}</code>{" "}
-                        {env.name === "default" ? <Badge>fallback</Badge> : null}
-                      </td>
-                      <td>
-                        <Time iso={env.createdAt} />
-                      </td>
-                      <td style={{ textAlign: "right" }}>
-                        {canAdmin && env.name !== "default" ? (
-                          <Button
-                            small
-                            variant="dangerOutline"
-                            onClick={() => setDeleting(env.name)}
-                          >
-                            Delete <span className="visually-hidden">{env.name}</span>
-                          </Button>
-                        ) : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              caption="Declared environments"
+              columns={["Name", "Declared"]}
+              unlabelledColumn="Actions"
+            >
+              {ws.environments.map((env) => (
+                <tr key={env.id} data-environment={env.name}>
+                  <td>
+                    <code className={ui.code}>{env.name}</code>{" "}
+                    {env.name === "default" ? <Badge>fallback</Badge> : null}
+                  </td>
+                  <td>
+                    <Time iso={env.createdAt} />
+                  </td>
+                  <td style={{ textAlign: "right" }}>
+                    {canAdmin && env.name !== "default" ? (
+                      <Button small variant="dangerOutline" onClick={() => setDeleting(env.name)}>
+                        Delete <span className="visually-hidden">{env.name}</span>
+                      </Button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </Panel>
       </div>

@@ -22,6 +22,7 @@ import { Badge } from "../ui/Badge.tsx";
 import { Button } from "../ui/Button.tsx";
 import { ConfirmDialog } from "../ui/ConfirmDialog.tsx";
 import { CopyButton } from "../ui/CopyButton.tsx";
+import { DataTable } from "../ui/DataTable.tsx";
 import { EmptyState } from "../ui/EmptyState.tsx";
 import { Checkbox, SecretField, SelectField, TextField } from "../ui/Field.tsx";
 import { Loading } from "../ui/Loading.tsx";
@@ -165,97 +166,90 @@ export default function OAuthPage() {
                   consent, and come back here.
                 </EmptyState>
               ) : (
-                <div className={ui.tableWrap}>
-                  <table className={ui.table}>
-                    <caption className="visually-hidden">OAuth connections</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Provider</th>
-                        <th scope="col">Environment</th>
-                        <th scope="col">Token</th>
-                        <th scope="col">Status</th>
-                        <th scope="col">Expires</th>
-                        <th scope="col">Last used</th>
-                        <th scope="col">Expression</th>
-                        <th scope="col">
-                          <span className="visually-hidden">Actions</span>
-                        </th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {ws.oauthConnections.map((c) => {
-                        const provider = providerOf(c.providerId);
-                        return (
-                          <tr key={c.id}>
-                            <td>
-                              <strong>{provider?.name ?? c.providerId}</strong>
-                              <div className="muted">{c.scopes.join(" ") || "no scopes"}</div>
-                            </td>
-                            <td>
-                              <code className={ui.code}>{c.environment}</code>
-                            </td>
-                            <td>
-                              {c.kind === "USER"
-                                ? "User (authorization code)"
-                                : "Service (client credentials)"}
-                            </td>
-                            <td>
-                              {c.needsReconnection ? (
-                                <Badge tone="danger" title="The provider refused the refresh token">
-                                  Needs reconnection
-                                </Badge>
-                              ) : (
-                                <Badge tone="success">Connected</Badge>
-                              )}
-                              <div className="muted" style={{ fontSize: "0.8rem" }}>
-                                since <Time iso={c.connectedAt} />
-                              </div>
-                            </td>
-                            <td>
-                              <Time iso={c.expiresAt} fallback="No expiry" />
-                            </td>
-                            <td>
-                              <Time iso={c.lastUsedAt} fallback="Never" />
-                            </td>
-                            <td>
-                              <code className={ui.code}>{c.expression}</code>{" "}
-                              <CopyButton text={c.expression} />
-                            </td>
-                            <td>
-                              {canManage ? (
-                                <div className={ui.pageActions}>
-                                  {provider ? (
-                                    <Button
-                                      small
-                                      variant={c.needsReconnection ? "primary" : "secondary"}
-                                      busy={busy === `${provider.providerId}:${c.kind}`}
-                                      onClick={() =>
-                                        connect(
-                                          provider,
-                                          c.environment,
-                                          c.kind === "USER" ? "USER" : "SERVICE",
-                                        )
-                                      }
-                                    >
-                                      Reconnect
-                                    </Button>
-                                  ) : null}
-                                  <Button
-                                    small
-                                    variant="dangerOutline"
-                                    onClick={() => setDisconnecting(c)}
-                                  >
-                                    Disconnect
-                                  </Button>
-                                </div>
+                <DataTable
+                  caption="OAuth connections"
+                  columns={[
+                    "Provider",
+                    "Environment",
+                    "Token",
+                    "Status",
+                    "Expires",
+                    "Last used",
+                    "Expression",
+                  ]}
+                  unlabelledColumn="Actions"
+                >
+                  {ws.oauthConnections.map((c) => {
+                    const provider = providerOf(c.providerId);
+                    return (
+                      <tr key={c.id}>
+                        <td>
+                          <strong>{provider?.name ?? c.providerId}</strong>
+                          <div className="muted">{c.scopes.join(" ") || "no scopes"}</div>
+                        </td>
+                        <td>
+                          <code className={ui.code}>{c.environment}</code>
+                        </td>
+                        <td>
+                          {c.kind === "USER"
+                            ? "User (authorization code)"
+                            : "Service (client credentials)"}
+                        </td>
+                        <td>
+                          {c.needsReconnection ? (
+                            <Badge tone="danger" title="The provider refused the refresh token">
+                              Needs reconnection
+                            </Badge>
+                          ) : (
+                            <Badge tone="success">Connected</Badge>
+                          )}
+                          <div className="muted" style={{ fontSize: "0.8rem" }}>
+                            since <Time iso={c.connectedAt} />
+                          </div>
+                        </td>
+                        <td>
+                          <Time iso={c.expiresAt} fallback="No expiry" />
+                        </td>
+                        <td>
+                          <Time iso={c.lastUsedAt} fallback="Never" />
+                        </td>
+                        <td>
+                          <code className={ui.code}>{c.expression}</code>{" "}
+                          <CopyButton text={c.expression} />
+                        </td>
+                        <td>
+                          {canManage ? (
+                            <div className={ui.pageActions}>
+                              {provider ? (
+                                <Button
+                                  small
+                                  variant={c.needsReconnection ? "primary" : "secondary"}
+                                  busy={busy === `${provider.providerId}:${c.kind}`}
+                                  onClick={() =>
+                                    connect(
+                                      provider,
+                                      c.environment,
+                                      c.kind === "USER" ? "USER" : "SERVICE",
+                                    )
+                                  }
+                                >
+                                  Reconnect
+                                </Button>
                               ) : null}
-                            </td>
-                          </tr>
-                        );
-                      })}
-                    </tbody>
-                  </table>
-                </div>
+                              <Button
+                                small
+                                variant="dangerOutline"
+                                onClick={() => setDisconnecting(c)}
+                              >
+                                Disconnect
+                              </Button>
+                            </div>
+                          ) : null}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </DataTable>
               )}
             </Panel>
             <Panel
@@ -276,96 +270,81 @@ export default function OAuthPage() {
               }
               flush
             >
-              <div className={ui.tableWrap}>
-                <table className={ui.table}>
-                  <caption className="visually-hidden">OAuth providers</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Provider</th>
-                      <th scope="col">Grants</th>
-                      <th scope="col">Client</th>
-                      <th scope="col">
-                        <span className="visually-hidden">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {ws.oauthProviders.map((p) => (
-                      <tr key={p.providerId} data-provider={p.providerId}>
-                        <td>
-                          <strong>{p.name}</strong>{" "}
-                          {p.builtin ? (
-                            <Badge>built-in</Badge>
-                          ) : (
-                            <Badge tone="accent">custom</Badge>
-                          )}
+              <DataTable
+                caption="OAuth providers"
+                columns={["Provider", "Grants", "Client"]}
+                unlabelledColumn="Actions"
+              >
+                {ws.oauthProviders.map((p) => (
+                  <tr key={p.providerId} data-provider={p.providerId}>
+                    <td>
+                      <strong>{p.name}</strong>{" "}
+                      {p.builtin ? <Badge>built-in</Badge> : <Badge tone="accent">custom</Badge>}
+                      <div className="muted">
+                        <code>{p.providerId}</code>
+                      </div>
+                    </td>
+                    <td>
+                      {p.grantTypes
+                        .map((g) =>
+                          g === "authorization_code"
+                            ? "user (authorization code)"
+                            : "service (client credentials)",
+                        )
+                        .join(", ")}
+                    </td>
+                    <td>
+                      {p.configured ? (
+                        <>
+                          <Badge tone="success">configured</Badge>
                           <div className="muted">
-                            <code>{p.providerId}</code>
+                            client <code>{p.clientId}</code>
                           </div>
-                        </td>
-                        <td>
-                          {p.grantTypes
-                            .map((g) =>
-                              g === "authorization_code"
-                                ? "user (authorization code)"
-                                : "service (client credentials)",
-                            )
-                            .join(", ")}
-                        </td>
-                        <td>
-                          {p.configured ? (
-                            <>
-                              <Badge tone="success">configured</Badge>
-                              <div className="muted">
-                                client <code>{p.clientId}</code>
-                              </div>
-                            </>
-                          ) : (
-                            <Badge>not configured</Badge>
-                          )}
-                        </td>
-                        <td>
-                          <div className={ui.pageActions} style={{ justifyContent: "flex-end" }}>
-                            {canAdmin && p.builtin ? (
-                              <Button small onClick={() => setConfiguring(p)}>
-                                {p.configured ? "Change client" : "Configure"}
-                              </Button>
-                            ) : null}
-                            {canManage &&
-                            p.configured &&
-                            p.grantTypes.includes("authorization_code") ? (
-                              <Button
-                                small
-                                variant="primary"
-                                busy={busy === `${p.providerId}:USER`}
-                                onClick={() => connect(p, environment, "USER")}
-                              >
-                                Connect <span className="visually-hidden">{p.name}</span>
-                              </Button>
-                            ) : null}
-                            {canManage &&
-                            p.configured &&
-                            p.grantTypes.includes("client_credentials") ? (
-                              <Button
-                                small
-                                busy={busy === `${p.providerId}:SERVICE`}
-                                onClick={() => connect(p, environment, "SERVICE")}
-                              >
-                                Connect service token
-                              </Button>
-                            ) : null}
-                            {canAdmin && p.configured ? (
-                              <Button small variant="ghost" onClick={() => setDeleting(p)}>
-                                Remove
-                              </Button>
-                            ) : null}
-                          </div>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+                        </>
+                      ) : (
+                        <Badge>not configured</Badge>
+                      )}
+                    </td>
+                    <td>
+                      <div className={ui.pageActions} style={{ justifyContent: "flex-end" }}>
+                        {canAdmin && p.builtin ? (
+                          <Button small onClick={() => setConfiguring(p)}>
+                            {p.configured ? "Change client" : "Configure"}
+                          </Button>
+                        ) : null}
+                        {canManage &&
+                        p.configured &&
+                        p.grantTypes.includes("authorization_code") ? (
+                          <Button
+                            small
+                            variant="primary"
+                            busy={busy === `${p.providerId}:USER`}
+                            onClick={() => connect(p, environment, "USER")}
+                          >
+                            Connect <span className="visually-hidden">{p.name}</span>
+                          </Button>
+                        ) : null}
+                        {canManage &&
+                        p.configured &&
+                        p.grantTypes.includes("client_credentials") ? (
+                          <Button
+                            small
+                            busy={busy === `${p.providerId}:SERVICE`}
+                            onClick={() => connect(p, environment, "SERVICE")}
+                          >
+                            Connect service token
+                          </Button>
+                        ) : null}
+                        {canAdmin && p.configured ? (
+                          <Button small variant="ghost" onClick={() => setDeleting(p)}>
+                            Remove
+                          </Button>
+                        ) : null}
+                      </div>
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
             </Panel>
           </>
         ) : null}

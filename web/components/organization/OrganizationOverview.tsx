@@ -4,6 +4,7 @@ import Link from "next/link";
 import { toLocalId } from "../../lib/ids.ts";
 import { useShell } from "../shell/ShellContext.ts";
 import { Badge } from "../ui/Badge.tsx";
+import { DataTable } from "../ui/DataTable.tsx";
 import { EmptyState } from "../ui/EmptyState.tsx";
 import { PageHeader, Panel } from "../ui/Panel.tsx";
 import ui from "../ui/ui.module.css";
@@ -34,27 +35,18 @@ export default function OrganizationOverview() {
               available from the navigation on the left.
             </EmptyState>
           ) : (
-            <table className={ui.table}>
-              <caption className="visually-hidden">Workspaces</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Workspace</th>
-                  <th scope="col">Slug</th>
+            <DataTable caption="Workspaces" columns={["Workspace", "Slug"]}>
+              {workspaces.map((w) => (
+                <tr key={w.id}>
+                  <td>
+                    <Link href={`/w/${toLocalId(w.id)}/credentials`}>{w.name}</Link>
+                  </td>
+                  <td>
+                    <code className={ui.code}>{w.slug}</code>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {workspaces.map((w) => (
-                  <tr key={w.id}>
-                    <td>
-                      <Link href={`/w/${toLocalId(w.id)}/credentials`}>{w.name}</Link>
-                    </td>
-                    <td>
-                      <code className={ui.code}>{w.slug}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )}
         </Panel>
       </div>

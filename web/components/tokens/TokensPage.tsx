@@ -20,6 +20,7 @@ import { Badge } from "../ui/Badge.tsx";
 import { Button } from "../ui/Button.tsx";
 import { ConfirmDialog } from "../ui/ConfirmDialog.tsx";
 import { CopyButton } from "../ui/CopyButton.tsx";
+import { DataTable } from "../ui/DataTable.tsx";
 import { EmptyState } from "../ui/EmptyState.tsx";
 import { Checkbox, SelectField, TextField } from "../ui/Field.tsx";
 import { Loading } from "../ui/Loading.tsx";
@@ -186,73 +187,57 @@ function TokenTable({
       <EmptyState title="No tokens yet">Issue one above when a platform needs access.</EmptyState>
     );
   return (
-    <div className={ui.tableWrap}>
-      <table className={ui.table}>
-        <caption className="visually-hidden">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Permissions</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Expires</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
+    <>
+      <DataTable
+        caption={caption}
+        columns={["Name", "Permissions", "Status", "Created", "Last used", "Expires"]}
+        unlabelledColumn="Actions"
+      >
+        {tokens.map((t) => (
+          <tr key={t.id} data-token={t.name}>
+            <td>
+              <strong>{t.name}</strong>
+              <div>
+                <code className={ui.code}>{t.prefix}…</code>
+              </div>
+            </td>
+            <td>
+              <span className={ui.chips}>
+                {t.permissions.map((p) => (
+                  <code key={p} className={ui.chip}>
+                    {PERMISSION_LABELS[p].name}
+                  </code>
+                ))}
+              </span>
+            </td>
+            <td>
+              <Badge
+                tone={
+                  t.status === "ACTIVE" ? "success" : t.status === "REVOKED" ? "danger" : "warning"
+                }
+              >
+                {t.status.toLowerCase()}
+              </Badge>
+            </td>
+            <td>
+              <Time iso={t.createdAt} />
+            </td>
+            <td>
+              <Time iso={t.lastUsedAt} fallback="Never" />
+            </td>
+            <td>
+              <Time iso={t.expiresAt} fallback="Never" />
+            </td>
+            <td style={{ textAlign: "right" }}>
+              {t.status === "ACTIVE" ? (
+                <Button small variant="dangerOutline" onClick={() => setRevoking(t)}>
+                  Revoke <span className="visually-hidden">{t.name}</span>
+                </Button>
+              ) : null}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {tokens.map((t) => (
-            <tr key={t.id} data-token={t.name}>
-              <td>
-                <strong>{t.name}</strong>
-                <div>
-                  <code className={ui.code}>{t.prefix}…</code>
-                </div>
-              </td>
-              <td>
-                <span className={ui.chips}>
-                  {t.permissions.map((p) => (
-                    <code key={p} className={ui.chip}>
-                      {PERMISSION_LABELS[p].name}
-                    </code>
-                  ))}
-                </span>
-              </td>
-              <td>
-                <Badge
-                  tone={
-                    t.status === "ACTIVE"
-                      ? "success"
-                      : t.status === "REVOKED"
-                        ? "danger"
-                        : "warning"
-                  }
-                >
-                  {t.status.toLowerCase()}
-                </Badge>
-              </td>
-              <td>
-                <Time iso={t.createdAt} />
-              </td>
-              <td>
-                <Time iso={t.lastUsedAt} fallback="Never" />
-              </td>
-              <td>
-                <Time iso={t.expiresAt} fallback="Never" />
-              </td>
-              <td style={{ textAlign: "right" }}>
-                {t.status === "ACTIVE" ? (
-                  <Button small variant="dangerOutline" onClick={() => setRevoking(t)}>
-                    Revoke <span className="visually-hidden">{t.name}</span>
-                  </Button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
       <ConfirmDialog
         open={revoking !== null}
         title={`Revoke ${revoking?.name ?? ""}?`}
@@ -270,7 +255,7 @@ function TokenTable({
           Platforms using it are refused at once. This cannot be undone: issue a new token instead.
         </p>
       </ConfirmDialog>
-    </div>
+    </>
   );
 }
 
