@@ -1,7 +1,8 @@
 import { Prisma } from "../generated/prisma/client.ts";
 import { canonicalJson } from "../canonicalJson.ts";
 import type { Db } from "../db/database.ts";
-import { readOrganizationEvents } from "../eventstore/read.ts";
+import { readOrganizationPages } from "../eventstore/read.ts";
+import { hashedRecord } from "../eventstore/hashChain.ts";
 import type { StoredEvent } from "../eventstore/types.ts";
 
 /**
@@ -21,19 +22,7 @@ export type ExportRecord = {
 };
 
 export function toExportRecord(event: StoredEvent): ExportRecord {
-  return {
-    position: event.position.toString(),
-    streamId: event.streamId,
-    streamVersion: event.streamVersion,
-    type: event.type,
-    schemaVersion: event.schemaVersion,
-    data: event.data,
-    metadata: event.metadata,
-    organizationId: event.organizationId,
-    occurredAt: event.occurredAt.toISOString(),
-    prevHash: event.prevHash,
-    hash: event.hash,
-  };
+  return { ...hashedRecord(event), streamVersion: event.streamVersion, hash: event.hash };
 }
 
 /**
@@ -57,20 +46,11 @@ export async function* exportEventLines(
   const pageSize = options.pageSize ?? 500;
   const bounds = await exportBounds(db, organizationId, options.since);
   if (!bounds) return;
-  let after = bounds.after;
-  for (;;) {
-    const page = await readOrganizationEvents(
-      db,
-      organizationId,
-      { afterPosition: after },
-      pageSize,
-    );
+  for await (const page of readOrganizationPages(db, organizationId, bounds.after, pageSize)) {
     for (const event of page) {
       if (event.position > bounds.through) return;
       yield `${canonicalJson(toExportRecord(event))}\n`;
     }
-    if (page.length < pageSize) return;
-    after = page[page.length - 1]!.position;
   }
 }
 

@@ -13,13 +13,21 @@ export function eventHash(event: Omit<StoredEvent, "hash">): string {
   return createHash("sha256").update(hashedText(event), "utf8").digest("hex");
 }
 
-function hashedText(
+function hashedText(event: Parameters<typeof hashedRecord>[0]): string {
+  return canonicalJson(hashedRecord(event));
+}
+
+/**
+ * The record that is hashed (and, with its hash, exported: audit/exportEvents.ts): every
+ * stored field but the hash, position as a decimal string and time as ISO 8601.
+ */
+export function hashedRecord(
   event: Omit<StoredEvent, "hash" | "position" | "streamVersion"> & {
     position: bigint | string;
     streamVersion: number | string;
   },
-): string {
-  return canonicalJson({
+) {
+  return {
     position: event.position.toString(),
     streamId: event.streamId,
     streamVersion: event.streamVersion,
@@ -30,7 +38,7 @@ function hashedText(
     organizationId: event.organizationId,
     occurredAt: event.occurredAt.toISOString(),
     prevHash: event.prevHash,
-  });
+  };
 }
 
 /**

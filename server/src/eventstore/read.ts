@@ -71,6 +71,26 @@ export async function readOrganizationEvents(
   return rows.map(toStoredEvent);
 }
 
+/** An organization's events after `afterPosition` (all when undefined), in position order, a page at a time. */
+export async function* readOrganizationPages(
+  db: Db | Tx,
+  organizationId: string,
+  afterPosition: bigint | undefined,
+  pageSize: number,
+): AsyncGenerator<StoredEvent[]> {
+  for (let after = afterPosition; ;) {
+    const page = await readOrganizationEvents(
+      db,
+      organizationId,
+      { afterPosition: after },
+      pageSize,
+    );
+    if (page.length > 0) yield page;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1]!.position;
+  }
+}
+
 /** Every event of every organization (and the global chain), in position order, a page at a time. */
 export async function* readAllEvents(db: Db | Tx, pageSize: number): AsyncGenerator<StoredEvent[]> {
   let after = -1n;

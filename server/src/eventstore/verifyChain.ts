@@ -1,6 +1,6 @@
 import type { Db } from "../db/database.ts";
 import { GENESIS_HASH, eventHash } from "./hashChain.ts";
-import { readOrganizationEvents } from "./read.ts";
+import { readOrganizationPages } from "./read.ts";
 
 export type ChainVerification =
   | { ok: true; eventCount: number; headHash: string }
@@ -23,14 +23,7 @@ export async function verifyChain(
 ): Promise<ChainVerification> {
   let expectedPrev = GENESIS_HASH;
   let eventCount = 0;
-  let after: bigint | undefined;
-  for (;;) {
-    const page = await readOrganizationEvents(
-      db,
-      organizationId,
-      { afterPosition: after },
-      pageSize,
-    );
+  for await (const page of readOrganizationPages(db, organizationId, undefined, pageSize)) {
     for (const event of page) {
       eventCount++;
       if (event.prevHash !== expectedPrev) {
@@ -42,7 +35,6 @@ export async function verifyChain(
       }
       expectedPrev = hash;
     }
-    if (page.length < pageSize) return { ok: true, eventCount, headHash: expectedPrev };
-    after = page[page.length - 1]!.position;
   }
+  return { ok: true, eventCount, headHash: expectedPrev };
 }
