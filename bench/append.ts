@@ -15,6 +15,7 @@ import pg from "pg";
 import { appendToStream } from "../server/src/eventstore/append.ts";
 import type { EventMetadata } from "../server/src/eventstore/types.ts";
 import { startBenchApp } from "./benchApp.ts";
+import { runBench } from "./runBench.ts";
 
 const TABLE = "bench_plain_events";
 
@@ -151,10 +152,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(2);
-  },
-);
+runBench(main);

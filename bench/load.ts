@@ -17,6 +17,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { Memory, ParentMessage, ServerMessage } from "./loadServer.ts";
+import { runBench } from "./runBench.ts";
 
 type Ready = Extract<ServerMessage, { type: "ready" }>;
 type Report = Extract<ServerMessage, { type: "report" }>;
@@ -362,10 +363,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(2);
-  },
-);
+runBench(main);

@@ -16,6 +16,7 @@ import { appendAlone } from "../server/src/eventstore/append.ts";
 import { lookupSecrets, usableScopeKeys } from "../server/src/resolution/lookupSecrets.ts";
 import { organizationKeyName } from "../server/src/transit/Transit.ts";
 import { startBenchApp } from "./benchApp.ts";
+import { runBench } from "./runBench.ts";
 
 const SECRETS = 10;
 const ITERATIONS = 400;
@@ -138,10 +139,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(2);
-  },
-);
+runBench(main);

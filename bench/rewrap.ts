@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import { encodeSecretPayload } from "../server/src/secrets/secretPayload.ts";
 import { ciphertextKeyVersion, organizationKeyName } from "../server/src/transit/Transit.ts";
 import { startBenchApp } from "./benchApp.ts";
+import { runBench } from "./runBench.ts";
 
 const COUNT = 10_000;
 const BATCH = 500;
@@ -140,10 +141,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(2);
-  },
-);
+runBench(main);

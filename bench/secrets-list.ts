@@ -2,6 +2,7 @@
 //   npx tsx bench/secrets-list.ts     (or: npm run bench:secrets-list)
 // Goal: the same constant for a page of 10 and a page of 100 (no N+1).
 import { startBenchApp } from "./benchApp.ts";
+import { runBench } from "./runBench.ts";
 
 const SECRETS = 100;
 const VERSIONS = 3;
@@ -57,10 +58,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(2);
-  },
-);
+runBench(main);

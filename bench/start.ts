@@ -15,6 +15,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { freePort } from "../server/src/net/freePort.ts";
+import { runBench } from "./runBench.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const READY_TIMEOUT_MS = 120_000;
@@ -200,10 +201,4 @@ async function main(): Promise<void> {
   describe("second start: existing data directory", seconds);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(2);
-  },
-);
+runBench(main);
