@@ -2,10 +2,10 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpServer } from "../server/src/http/httpServer.ts";
 import { createLogger } from "../server/src/logger.ts";
-import type { Transit } from "../server/src/transit/Transit.ts";
 import { startOAuthServer, type OAuthServer } from "./testkit/oauthServer.ts";
 import { resolveOps } from "./testkit/resolveOps.ts";
 import { startTestApp, type TestApp } from "./testkit/testApp.ts";
+import { interceptTransit } from "./testkit/interceptTransit.ts";
 
 let t: TestApp;
 let idp: OAuthServer;
@@ -26,15 +26,8 @@ beforeAll(async () => {
   });
   t = await startTestApp({
     transit: (local) =>
-      new Proxy(local, {
-        get(target, prop: keyof Transit) {
-          const value = target[prop];
-          if (typeof value !== "function") return value;
-          return (...args: unknown[]) => {
-            if (prop === "decrypt") decrypts++;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        },
+      interceptTransit(local, (method) => {
+        if (method === "decrypt") decrypts++;
       }),
   });
   r = resolveOps(t);

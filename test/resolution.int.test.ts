@@ -3,10 +3,10 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createAssumeRole } from "../server/src/aws/assumeRole.ts";
 import { awsDynamicCredentials } from "../server/src/aws/awsDynamicCredentials.ts";
-import type { Transit } from "../server/src/transit/Transit.ts";
 import { resolveOps } from "./testkit/resolveOps.ts";
 import { asInput, secretOps, type Values } from "./testkit/secretOps.ts";
 import { startTestApp, type TestApp } from "./testkit/testApp.ts";
+import { interceptTransit } from "./testkit/interceptTransit.ts";
 
 const sts = mockClient(STSClient);
 let transitCalls = 0;
@@ -31,15 +31,8 @@ const declare = (name: string) =>
 beforeAll(async () => {
   t = await startTestApp({
     transit: (local) =>
-      new Proxy(local, {
-        get(target, prop: keyof Transit) {
-          const value = target[prop];
-          if (typeof value !== "function") return value;
-          return (...args: unknown[]) => {
-            if (prop === "decrypt") transitCalls++;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        },
+      interceptTransit(local, (method) => {
+        if (method === "decrypt") transitCalls++;
       }),
     dynamic: (db) =>
       awsDynamicCredentials({

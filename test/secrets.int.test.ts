@@ -3,9 +3,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChain } from "../server/src/eventstore/verifyChain.ts";
 import { TransitUnavailableError } from "../server/src/transit/TransitError.ts";
-import type { Transit } from "../server/src/transit/Transit.ts";
 import { asInput, secretOps, type Values } from "./testkit/secretOps.ts";
 import { startTestApp, type TestApp } from "./testkit/testApp.ts";
+import { interceptTransit } from "./testkit/interceptTransit.ts";
 
 const fixture = (name: string) =>
   readFileSync(path.join(import.meta.dirname, "fixtures", name), "utf8");
@@ -27,16 +27,8 @@ beforeAll(async () => {
     tuning: { keepVersions: 5 },
     // The real embedded transit, which these tests can switch off like an unreachable Vault.
     transit: (local) =>
-      new Proxy(local, {
-        get(target, prop: keyof Transit) {
-          const value = target[prop];
-          if (typeof value !== "function") return value;
-          return (...args: unknown[]) => {
-            if (transitDown)
-              return Promise.reject(new TransitUnavailableError("Vault is unavailable (test)"));
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        },
+      interceptTransit(local, () => {
+        if (transitDown) throw new TransitUnavailableError("Vault is unavailable (test)");
       }),
   });
   ops = secretOps(t);

@@ -6,7 +6,7 @@ import { createLogger } from "../server/src/logger.ts";
 import { verifyChain } from "../server/src/eventstore/verifyChain.ts";
 import { LocalTransit } from "../server/src/transit/LocalTransit.ts";
 import { PrismaKeyringStore } from "../server/src/transit/PrismaKeyringStore.ts";
-import { organizationKeyName, type Transit } from "../server/src/transit/Transit.ts";
+import { organizationKeyName } from "../server/src/transit/Transit.ts";
 import {
   TransitKeyNotFoundError,
   TransitUnavailableError,
@@ -14,6 +14,7 @@ import {
 import { startOAuthServer } from "./testkit/oauthServer.ts";
 import { asInput, secretOps } from "./testkit/secretOps.ts";
 import { startTestApp, type TestApp } from "./testkit/testApp.ts";
+import { interceptTransit } from "./testkit/interceptTransit.ts";
 
 /** rewrap calls left before the transit engine "goes away" (null: never). */
 let rewrapCallsBeforeOutage: number | null = null;
@@ -25,21 +26,13 @@ beforeAll(async () => {
   t = await startTestApp({
     tuning: { rewrapBatchSize: 10 },
     transit: (local) =>
-      new Proxy(local, {
-        get(target, prop: keyof Transit) {
-          const value = target[prop];
-          if (typeof value !== "function") return value;
-          return (...args: unknown[]) => {
-            if (
-              prop === "rewrap" &&
-              rewrapCallsBeforeOutage !== null &&
-              rewrapCallsBeforeOutage-- <= 0
-            ) {
-              return Promise.reject(new TransitUnavailableError("Vault is unavailable (test)"));
-            }
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        },
+      interceptTransit(local, (method) => {
+        if (
+          method === "rewrap" &&
+          rewrapCallsBeforeOutage !== null &&
+          rewrapCallsBeforeOutage-- <= 0
+        )
+          throw new TransitUnavailableError("Vault is unavailable (test)");
       }),
   });
   ops = secretOps(t);

@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localId } from "../../server/src/graphql/globalId.ts";
-import type { Transit } from "../../server/src/transit/Transit.ts";
 import { startOAuthServer } from "../testkit/oauthServer.ts";
 import { RESOLVE } from "../testkit/resolveOps.ts";
 import { asInput, type Values } from "../testkit/secretOps.ts";
 import { startTestApp, type Auth, type GqlResult, type TestApp } from "../testkit/testApp.ts";
+import { interceptTransit } from "../testkit/interceptTransit.ts";
 
 /**
  * Many callers at once, through the real GraphQL API: no lost update, no unexpected error
@@ -34,21 +34,14 @@ beforeAll(async () => {
     rateLimits: { signInsPerMinute: 1000, resolutionsPerMinute: 100_000 },
     // The real embedded transit engine, optionally as slow as a remote Vault.
     transit: (local) =>
-      new Proxy(local, {
-        get(target, prop: keyof Transit) {
-          const value = target[prop];
-          if (typeof value !== "function") return value;
-          return async (...args: unknown[]) => {
-            if ((prop === "decrypt" || prop === "rewrap") && transitLatencyMs > 0)
-              await sleep(Math.random() * transitLatencyMs);
-            if (prop === "decrypt" && decryptGate) {
-              decryptsWaiting++;
-              await decryptGate;
-              decryptsWaiting--;
-            }
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        },
+      interceptTransit(local, async (method) => {
+        if ((method === "decrypt" || method === "rewrap") && transitLatencyMs > 0)
+          await sleep(Math.random() * transitLatencyMs);
+        if (method === "decrypt" && decryptGate) {
+          decryptsWaiting++;
+          await decryptGate;
+          decryptsWaiting--;
+        }
       }),
   });
 });

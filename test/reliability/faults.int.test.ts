@@ -3,7 +3,6 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Transit } from "../../server/src/transit/Transit.ts";
 import { VaultTransit } from "../../server/src/transit/VaultTransit.ts";
 import { APP_LOGIN } from "../testkit/globalSetup.ts";
 import type { RewrapChildOptions } from "./rewrapChild.ts";
@@ -17,6 +16,7 @@ import {
   type DoubleReply,
   type VaultDouble,
 } from "../testkit/vaultDouble.ts";
+import { interceptTransit } from "../testkit/interceptTransit.ts";
 
 /**
  * Fault injection through the real GraphQL API: when a dependency fails in the middle of a
@@ -140,6 +140,11 @@ describe("the transit engine (Vault) failing", () => {
   ];
 
   let counter = 0;
+  /** An update or rotation: one more version, and its events. */
+  const addsAVersion = (before: Footprint, after: Footprint) => {
+    expect(after.versions).toHaveLength(before.versions.length + 1);
+    expect(after.events.length).toBeGreaterThan(before.events.length);
+  };
   const requests: {
     name: string;
     /** The request; its typed answer is in the field named `name`. */
@@ -175,10 +180,7 @@ describe("the transit engine (Vault) failing", () => {
           { i: { id: secretId, set: asInput({ USER: `u-${(counter += 1)}` }) } },
           tenant.session,
         ),
-      changed: (before, after) => {
-        expect(after.versions).toHaveLength(before.versions.length + 1);
-        expect(after.events.length).toBeGreaterThan(before.events.length);
-      },
+      changed: addsAVersion,
     },
     {
       name: "rotateSecret",
@@ -188,10 +190,7 @@ describe("the transit engine (Vault) failing", () => {
           { i: { id: secretId, values: asInput({ PASSWORD: `p-${(counter += 1)}` }) } },
           tenant.session,
         ),
-      changed: (before, after) => {
-        expect(after.versions).toHaveLength(before.versions.length + 1);
-        expect(after.events.length).toBeGreaterThan(before.events.length);
-      },
+      changed: addsAVersion,
     },
     {
       name: "resolveSecrets",
@@ -352,15 +351,8 @@ describe("the database connection lost in the middle of a command", () => {
   beforeAll(async () => {
     t = await startTestApp({
       transit: (local) =>
-        new Proxy(local, {
-          get(target, prop: keyof Transit) {
-            const value = target[prop];
-            if (typeof value !== "function") return value;
-            return async (...args: unknown[]) => {
-              if (prop === "encrypt" && duringEncrypt) await duringEncrypt();
-              return (value as (...a: unknown[]) => unknown).apply(target, args);
-            };
-          },
+        interceptTransit(local, async (method) => {
+          if (method === "encrypt" && duringEncrypt) await duringEncrypt();
         }),
     });
     // A fault the database itself injects, exactly mid-transaction: when an event of the

@@ -11,6 +11,7 @@ import { createLogger } from "../../server/src/logger.ts";
 import { LocalTransit } from "../../server/src/transit/LocalTransit.ts";
 import { PrismaKeyringStore } from "../../server/src/transit/PrismaKeyringStore.ts";
 import type { Transit } from "../../server/src/transit/Transit.ts";
+import { interceptTransit } from "../testkit/interceptTransit.ts";
 
 export type RewrapChildOptions = {
   databaseUrl: string;
@@ -28,15 +29,8 @@ const db = createPrismaClient(options.databaseUrl, 2);
 const local = new LocalTransit(
   new PrismaKeyringStore(db, Buffer.from(options.masterKeyHex, "hex")),
 );
-const slow: Transit = new Proxy(local, {
-  get(target, prop: keyof Transit) {
-    const value = target[prop];
-    if (typeof value !== "function") return value;
-    return async (...args: unknown[]) => {
-      if (prop === "rewrap") await new Promise((r) => setTimeout(r, options.rewrapDelayMs));
-      return (value as (...a: unknown[]) => unknown).apply(target, args);
-    };
-  },
+const slow: Transit = interceptTransit(local, async (method) => {
+  if (method === "rewrap") await new Promise((r) => setTimeout(r, options.rewrapDelayMs));
 });
 const app = createApp({
   db,
