@@ -6,6 +6,7 @@ import type { Logger } from "../logger.ts";
 import { transitKeyService } from "../secrets/transitKeyService.ts";
 import { noDynamicCredentials, type DynamicCredentials } from "../resolution/dynamicCredentials.ts";
 import { resolutionService, type ResolutionService } from "../resolution/resolutionService.ts";
+import { createUsageLog } from "../resolution/usageLog.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { RateLimits } from "../ops/rateLimits.ts";
 import { oauthService } from "../oauth/oauthService.ts";
@@ -29,6 +30,8 @@ export function createServices(
     webhooksAllowLoopbackHttp?: boolean | undefined;
     rewrapBatchSize?: number | undefined;
     limits: RateLimits;
+    /** Group commit of usage events: at most this many per statement (default 256). */
+    usageBatch?: number | undefined;
     metrics: Pick<Metrics, "resolutions" | "resolvedValues">;
   },
 ) {
@@ -44,7 +47,9 @@ export function createServices(
     publicUrl: options.publicUrl,
     allowLoopbackHttp: options.oauthAllowLoopbackHttp ?? false,
   });
+  const usage = createUsageLog(deps, { maxBatch: options.usageBatch });
   return {
+    usage,
     transitKeys,
     webhooks: webhookService({
       ...deps,
@@ -59,6 +64,7 @@ export function createServices(
         logger: options.logger,
         dynamic: options.dynamic ?? noDynamicCredentials,
         oauth,
+        usage,
       }),
       options.limits,
       options.metrics,

@@ -9,23 +9,35 @@ export type Tx = Prisma.TransactionClient;
 /**
  * The app's Prisma client over a pg pool. `onStatement`, when given, is called for every
  * SQL statement sent (transaction control included): the benches count queries with it.
+ * The pool stays reachable through `poolOf`: the resolution's hot statements (db/hotSql.ts)
+ * go to it directly, as named prepared statements, on the same connections and limits.
  */
 export function createPrismaClient(
   connectionString: string,
   poolSize = 10,
   onStatement?: () => void,
 ): Db {
-  if (!onStatement)
-    return new PrismaClient({ adapter: new PrismaPg({ connectionString, max: poolSize }) });
   const pool = new pg.Pool({ connectionString, max: poolSize });
   // An idle connection dropped by the server (e.g. at shutdown) must not crash the process.
   pool.on("error", () => undefined);
-  pool.on("connect", (client) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    client.query = ((...args: unknown[]) => {
-      onStatement();
-      return query(...args);
-    }) as typeof client.query;
-  });
-  return new PrismaClient({ adapter: new PrismaPg(pool) });
+  if (onStatement)
+    pool.on("connect", (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      client.query = ((...args: unknown[]) => {
+        onStatement();
+        return query(...args);
+      }) as typeof client.query;
+    });
+  const db = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  pools.set(db, pool);
+  return db;
 }
+
+/** The pg pool under a client made by createPrismaClient. */
+export function poolOf(db: Db): pg.Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new Error("this Prisma client was not made by createPrismaClient");
+  return pool;
+}
+
+const pools = new WeakMap<Db, pg.Pool>();

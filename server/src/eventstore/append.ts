@@ -1,5 +1,5 @@
 import { Prisma } from "../generated/prisma/client.ts";
-import type { Db, Tx } from "../db/database.ts";
+import type { Tx } from "../db/database.ts";
 import { ConcurrencyError } from "./ConcurrencyError.ts";
 import { eventHash, eventHashParts } from "./hashChain.ts";
 import type { EventMetadata, ExpectedVersion, NewEvent, StoredEvent } from "./types.ts";
@@ -37,28 +37,6 @@ export async function appendToStream(tx: Tx, input: AppendInput): Promise<Stored
     (call) => tx.$queryRaw<AppendedRow[]>`SELECT * FROM ${call}`,
   );
   markHeld(tx, chainKeyOf(input.organizationId));
-  return storedEvents(input, rows);
-}
-
-/**
- * Appends in a statement of its own (its own transaction), together with `alongside`:
- * further common table expressions that commit with the events or not at all, and may read
- * the new events from `appended` (columns event_position, event_hash, …). One round trip
- * in all, and the chain lock is held only while that statement runs: for the hot path
- * whose projection is a single statement (usage events, resolution/projectUsage.ts).
- */
-export async function appendAlone(
-  db: Db,
-  input: AppendInput,
-  alongside?: Prisma.Sql,
-): Promise<StoredEvent[]> {
-  if (input.events.length === 0) return [];
-  const rows = await sendAppend(
-    input,
-    (call) => db.$queryRaw<AppendedRow[]>`
-      WITH appended AS MATERIALIZED (SELECT * FROM ${call})${alongside ? Prisma.sql`, ${alongside}` : Prisma.empty}
-      SELECT * FROM appended ORDER BY event_position`,
-  );
   return storedEvents(input, rows);
 }
 
@@ -141,7 +119,8 @@ export async function lockChain(tx: Tx, organizationId: string | null): Promise<
   markHeld(tx, chainKey);
 }
 
-const chainKeyOf = (organizationId: string | null) => `coffer-chain:${organizationId ?? "global"}`;
+export const chainKeyOf = (organizationId: string | null) =>
+  `coffer-chain:${organizationId ?? "global"}`;
 
 function markHeld(tx: Tx, chainKey: string) {
   const held = heldLocks.get(tx) ?? new Set<string>();

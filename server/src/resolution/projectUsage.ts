@@ -1,46 +1,91 @@
 import type { Tx } from "../db/database.ts";
-import { Prisma } from "../generated/prisma/client.ts";
 import type { UsageEvent } from "../domain/usage/events.ts";
-import type { StoredEvent } from "../eventstore/types.ts";
+import type { EventMetadata, StoredEvent } from "../eventstore/types.ts";
+
+type Resolved = Extract<UsageEvent, { type: "SecretsResolved" }>["data"];
+
+/** A usage event to project: its place in its batch (1-based) and what it records. */
+export type ProjectedUsage = {
+  index: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  occurredAt: Date;
+};
 
 /**
- * The projection of a SecretsResolved event: one `secret_usage` row per stored secret used
- * (Recent usage) and the last-used times, in one statement on the hot path. OAuth
- * connections are not touched here: their rows are locked while a token is refreshed, and
- * waiting for that while holding the organization's chain lock could deadlock (the
- * resolution service notes their last use after the commit). Everything comes from the
- * event itself, so a replay rebuilds exactly the same rows (row ids aside).
+ * The projection of SecretsResolved events: one `secret_usage` row per stored secret used
+ * (Recent usage) and the last-used times, as common table expressions (`used`, `touched`)
+ * over a relation `appended(event_index, event_position)` that the statement defines
+ * first: the group-committed append (resolution/usageLog.ts) or, on replay, the positions
+ * of events already stored. One text for both, so a replay rebuilds exactly the rows the
+ * hot path wrote (row ids aside). `$organization` is the organization's placeholder; the
+ * 14 columns of usageProjectionValues take the placeholders from `$first` on.
+ *
+ * OAuth connections are not touched here: their rows are locked while a token is refreshed,
+ * and waiting for that while holding the organization's chain lock could deadlock (the
+ * resolution service notes their last use after the commit).
  */
-export async function projectUsage(tx: Tx, event: StoredEvent, newId: () => string): Promise<void> {
-  await tx.$executeRaw`WITH ${usageProjection(event, Prisma.sql`${event.position}`, newId)} SELECT 1`;
-}
-
-/**
- * The projection as common table expressions (`used`, `touched`), to run in the statement
- * that appends the event (eventstore/append.ts appendAlone), where the event's position is
- * `position`, an SQL expression.
- */
-export function usageProjection(
-  event: Pick<StoredEvent, "organizationId" | "data" | "metadata" | "occurredAt">,
-  position: Prisma.Sql,
-  newId: () => string,
-): Prisma.Sql {
-  const data = event.data as Extract<UsageEvent, { type: "SecretsResolved" }>["data"];
-  const stored = data.secrets.filter((s) => s.dynamic !== "oauth");
-  const { actor } = event.metadata;
-  const now = event.occurredAt;
-  return Prisma.sql`
+export function usageProjectionCtes(organization: number, first: number): string {
+  const $ = (n: number) => `$${first + n - 1}`;
+  return `
     used AS (
       INSERT INTO secret_usage (id, secret_id, organization_id, workspace_id, environment, version, key_names,
                                 actor_kind, actor_id, on_behalf_of, workflow_id, run_id, action_ref, event_position, used_at)
-      SELECT u.id, u.secret_id, ${event.organizationId}::uuid, ${data.workspaceId}::uuid, u.environment, u.version,
-             string_to_array(u.key_names, ','), ${actor.kind}, ${actor.id}, ${data.onBehalfOf}::uuid,
-             ${data.purpose.workflowId}, ${data.purpose.runId}, ${data.purpose.actionRef}, ${position}, ${now}
-      FROM unnest(${stored.map(() => newId())}::uuid[], ${stored.map((u) => u.secretId)}::uuid[],
-                  ${stored.map((u) => u.environment)}::text[], ${stored.map((u) => u.version)}::int[],
-                  ${stored.map((u) => u.keyNames.join(","))}::text[])
-        AS u(id, secret_id, environment, version, key_names)
-      RETURNING secret_id
+      SELECT u.id, u.secret_id, $${organization}::uuid, u.workspace_id, u.environment, u.version, string_to_array(u.key_names, ','),
+             u.actor_kind, u.actor_id, u.on_behalf_of, u.workflow_id, u.run_id, u.action_ref, a.event_position, u.used_at
+      FROM unnest(${$(1)}::int[], ${$(2)}::uuid[], ${$(3)}::uuid[], ${$(4)}::uuid[], ${$(5)}::text[], ${$(6)}::int[],
+                  ${$(7)}::text[], ${$(8)}::text[], ${$(9)}::text[], ${$(10)}::uuid[], ${$(11)}::text[], ${$(12)}::text[],
+                  ${$(13)}::text[], ${$(14)}::timestamptz[])
+        AS u(event_index, id, secret_id, workspace_id, environment, version, key_names, actor_kind, actor_id,
+             on_behalf_of, workflow_id, run_id, action_ref, used_at)
+      JOIN appended a ON a.event_index = u.event_index
+      RETURNING secret_id, used_at
     ),
-    touched AS (UPDATE secrets SET last_used_at = ${now} WHERE id IN (SELECT secret_id FROM used))`;
+    touched AS (
+      UPDATE secrets s SET last_used_at = t.at
+      FROM (SELECT secret_id, max(used_at) AS at FROM used GROUP BY secret_id) t
+      WHERE s.id = t.secret_id
+    )`;
+}
+
+/** The values of usageProjectionCtes' 14 column placeholders, in order. */
+export function usageProjectionValues(
+  events: readonly ProjectedUsage[],
+  newId: () => string,
+): unknown[] {
+  const rows = events.flatMap((event) => {
+    if (event.type !== "SecretsResolved") return [];
+    const data = event.data as Resolved;
+    return data.secrets
+      .filter((s) => s.dynamic !== "oauth")
+      .map((s) => ({ event, data, secret: s }));
+  });
+  const column = <V>(pick: (row: (typeof rows)[number]) => V) => rows.map(pick);
+  return [
+    column((r) => r.event.index),
+    column(() => newId()),
+    column((r) => r.secret.secretId),
+    column((r) => r.data.workspaceId),
+    column((r) => r.secret.environment),
+    column((r) => r.secret.version),
+    column((r) => r.secret.keyNames.join(",")),
+    column((r) => r.event.metadata.actor.kind),
+    column((r) => r.event.metadata.actor.id),
+    column((r) => r.data.onBehalfOf),
+    column((r) => r.data.purpose.workflowId),
+    column((r) => r.data.purpose.runId),
+    column((r) => r.data.purpose.actionRef),
+    column((r) => r.event.occurredAt.toISOString()),
+  ];
+}
+
+/** Replay (projections/replay.ts): the same projection for one event already stored. */
+export async function projectUsage(tx: Tx, event: StoredEvent, newId: () => string): Promise<void> {
+  await tx.$executeRawUnsafe(
+    `WITH appended AS (SELECT 1 AS event_index, $1::bigint AS event_position), ${usageProjectionCtes(2, 3)} SELECT 1`,
+    event.position.toString(),
+    event.organizationId,
+    ...usageProjectionValues([{ ...event, index: 1 }], newId),
+  );
 }

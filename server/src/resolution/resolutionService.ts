@@ -1,17 +1,10 @@
 import type { Caller, CoreDeps } from "../CoreDeps.ts";
 import { loadWorkspaceAccess, requirePermission, requireWorkspaceAccess } from "../authz/access.ts";
 import { DEFAULT_ENVIRONMENT, ENVIRONMENT_NAME } from "../domain/names.ts";
-import {
-  usageStream,
-  type UsageEvent,
-  type UsagePurpose,
-  type UsedSecret,
-} from "../domain/usage/events.ts";
+import { type UsageEvent, type UsagePurpose, type UsedSecret } from "../domain/usage/events.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
-import { appendAlone } from "../eventstore/append.ts";
-import { usageProjection } from "./projectUsage.ts";
-import { Prisma } from "../generated/prisma/client.ts";
+import type { UsageLog } from "./usageLog.ts";
 import type { Logger } from "../logger.ts";
 import { SECRET_KEY, SECRET_NAME } from "../secrets/limits.ts";
 import { decodeSecretPayload } from "../secrets/secretPayload.ts";
@@ -76,6 +69,7 @@ export function resolutionService(
     logger: Logger;
     dynamic: DynamicCredentials;
     oauth: Pick<OAuthService, "refreshIfNeeded">;
+    usage: Pick<UsageLog, "record">;
   },
 ) {
   /** The workspace comes from a workspace token; other callers name one they may resolve in. */
@@ -175,9 +169,9 @@ export function resolutionService(
   }
 
   /**
-   * Appends a usage event and, for successes, its projection: one statement, so one
-   * transaction, durable when this returns, and the organization's chain lock is held only
-   * while it runs.
+   * Appends a usage event and, for successes, its projection through the group commit
+   * (usageLog.ts): durable when this returns, in one statement with whatever else the
+   * organization's resolutions queued meanwhile.
    */
   async function record(
     organizationId: string,
@@ -185,26 +179,14 @@ export function resolutionService(
     event: UsageEvent,
     caller: Caller,
   ): Promise<bigint> {
-    const input = {
-      streamId: usageStream(workspaceId),
+    const stored = await deps.usage.record({
       organizationId,
-      expectedVersion: "any" as const,
-      events: [event],
+      workspaceId,
+      event,
       metadata: caller.metadata,
       now: deps.clock(),
-    };
-    const [stored] = await appendAlone(
-      deps.db,
-      input,
-      event.type === "SecretsResolved"
-        ? usageProjection(
-            { organizationId, data: event.data, metadata: caller.metadata, occurredAt: input.now },
-            Prisma.sql`(SELECT event_position FROM appended)`,
-            deps.newId,
-          )
-        : undefined,
-    );
-    return stored!.position;
+    });
+    return stored.position;
   }
 
   async function fail(
