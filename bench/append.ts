@@ -13,6 +13,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { appendToStream } from "../server/src/eventstore/append.ts";
+import { createUsageLog } from "../server/src/resolution/usageLog.ts";
 import type { EventMetadata } from "../server/src/eventstore/types.ts";
 import { startBenchApp } from "./benchApp.ts";
 import { runBench } from "./runBench.ts";
@@ -143,6 +144,49 @@ async function main(): Promise<void> {
           `ratio ${(plainRate / chainRate).toFixed(2)} (goal: ≤ 1.50)`,
       );
     }
+    // Group commit (resolution/usageLog.ts): 64 concurrent resolvers of one organization,
+    // each recording its usage events one after another as resolutions do, with the
+    // projection, through the same statement the service sends.
+    const secretIds: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await bench.app.services.secrets.create(
+        bench.caller,
+        { scope: "WORKSPACE", workspaceId: bench.workspaceId },
+        { name: `gc-${i}`, type: "custom", values: [{ key: "TOKEN", value: randomUUID() }] },
+      );
+    }
+    for (const row of await bench.db.secret.findMany({ where: { name: { startsWith: "gc-" } } }))
+      secretIds.push(row.id);
+    const usageData = {
+      ...data,
+      secrets: data.secrets.map((s, i) => ({ ...s, secretId: secretIds[i]! })),
+    };
+    const usageLog = createUsageLog({ db: bench.db });
+    const grouped = async (_worker: number, n: number) => {
+      for (let i = 0; i < n; i++)
+        await usageLog.record({
+          organizationId: bench.organizationId,
+          workspaceId: bench.workspaceId,
+          event: { type: "SecretsResolved", data: usageData },
+          metadata,
+          now: new Date(),
+        });
+    };
+    const resolvers = 64;
+    const groupEvents = Math.max(events * 4, resolvers * 20);
+    await rate(grouped, resolvers * 4, resolvers); // warm-up
+    const ceiling = async () => await rate(chained, events, concurrency);
+    const g1 = await rate(grouped, groupEvents, resolvers);
+    const k1 = await ceiling();
+    const g2 = await rate(grouped, groupEvents, resolvers);
+    const k2 = await ceiling();
+    const groupRate = (g1 + g2) / 2;
+    const ceilingRate = (k1 + k2) / 2;
+    lines.push(
+      `group-committed usage appends (with their projection), ${resolvers} concurrent resolvers, one organization: ` +
+        `${groupRate.toFixed(0)}/s (goal: ≥ 8000/s); ${(groupRate / ceilingRate).toFixed(2)}× the chained append ` +
+        `with ${concurrency} concurrent writers in this run, ${ceilingRate.toFixed(0)}/s (goal: ≥ 4×)`,
+    );
     process.stdout.write(
       `${events} events of ${dataJson.length + metadataJson.length} bytes of JSON each, one per transaction\n`,
     );

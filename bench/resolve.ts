@@ -9,7 +9,7 @@
 //  - every statement: the core plus what the service must also do (the token's
 //    authentication, the usage projection in the append's statement, the group commit).
 // Goals: ≤ 1.5× the core floor, ≤ 3× the physical floor.
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { poolOf } from "../server/src/db/database.ts";
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
 
     const key = organizationKeyName(bench.organizationId);
     const pool = poolOf(bench.db);
-    const usageLog = createUsageLog({ db: bench.db, newId: randomUUID });
+    const usageLog = createUsageLog({ db: bench.db });
     const scopeKeys = usableScopeKeys(bench.workspaceId, null);
     const floor = async (complete = false) => {
       if (complete && !(await bench.app.services.apiTokens.authenticate(token)))

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChain } from "../server/src/eventstore/verifyChain.ts";
 import { createUsageLog } from "../server/src/resolution/usageLog.ts";
@@ -67,7 +66,7 @@ describe("group commit of usage events", () => {
   });
 
   it("gives the events of one batch positions in the order they were queued", async () => {
-    const log = createUsageLog({ db: t.db, newId: randomUUID });
+    const log = createUsageLog({ db: t.db });
     const organizationId = decode(tenant.organizationId);
     const workspaceId = decode(tenant.workspaceId);
     const queued = Array.from({ length: 8 }, (_, i) =>

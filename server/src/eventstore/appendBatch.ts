@@ -1,6 +1,6 @@
 import { chainKeyOf } from "./append.ts";
 import { createHash } from "node:crypto";
-import { eventHashParts } from "./hashChain.ts";
+import { eventHashPieces } from "./hashChain.ts";
 import type { EventMetadata, NewEvent, StoredEvent } from "./types.ts";
 
 /** One event of a group-committed batch: its own stream (no expected version), actor, time. */
@@ -18,8 +18,8 @@ export type BatchItem = {
  * chain lock is taken once and held only while that statement and its COMMIT run.
  */
 export function appendBatchCall(organizationId: string | null, items: readonly BatchItem[]) {
-  const parts = items.map((item) =>
-    eventHashParts({
+  const pieces = items.map((item) =>
+    eventHashPieces({
       streamId: item.streamId,
       type: item.event.type,
       schemaVersion: item.event.schemaVersion ?? 1,
@@ -29,19 +29,29 @@ export function appendBatchCall(organizationId: string | null, items: readonly B
       occurredAt: item.now,
     }),
   );
+  // As coffer_append_events' pieces: before position, between previous hash and version, after.
+  const parts = pieces.map(
+    ([data, metadata, beforePosition, beforeVersion, after]) =>
+      [
+        `{"data":${data},"metadata":${metadata}${beforePosition}`,
+        `","prevHash":"`,
+        beforeVersion,
+        after,
+      ] as const,
+  );
   return {
     parts,
-    text: `coffer_append_batch($1, $2::uuid, $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::text[])`,
+    text: `coffer_append_batch($1, $2::uuid, $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::timestamptz[], $9::text[])`,
     values: [
       chainKeyOf(organizationId),
       organizationId,
       items.map((i) => i.streamId),
       items.map((i) => i.event.type),
       items.map((i) => i.event.schemaVersion ?? 1),
-      items.map((i) => JSON.stringify(i.event.data)),
-      items.map((i) => JSON.stringify(i.metadata)),
+      pieces.map((p) => p[0]),
+      pieces.map((p) => p[1]),
       items.map((i) => i.now.toISOString()),
-      parts.flat(),
+      pieces.flatMap((p) => p.slice(2)),
     ] as unknown[],
   };
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { canonicalJson } from "../canonicalJson.ts";
 import type { StoredEvent } from "./types.ts";
 
@@ -45,46 +45,34 @@ export function hashedRecord(
  * The hashed text of an event whose position, previous hash and stream version are not
  * known yet (the database assigns them under the chain lock, in coffer_append_events):
  * the four pieces around those three values, in the order canonical JSON puts them
- * (keys sorted: position, prevHash, streamVersion). Joined as
+ * (keys sorted: position, prevHash, streamVersion), built without encoding the event twice. Joined as
  * `parts[0] + position + parts[1] + prevHash + parts[2] + streamVersion + parts[3]`,
  * they are exactly the text eventHash hashes.
  */
 export function eventHashParts(
   event: Omit<StoredEvent, "hash" | "position" | "prevHash" | "streamVersion">,
 ): [string, string, string, string] {
-  // Markers no event contains (random), as strings: canonical JSON quotes them.
-  const nonce = randomBytes(16).toString("hex");
-  const [position, prevHash, streamVersion] = ["p", "h", "v"].map((k) => `${k}${nonce}`) as [
-    string,
-    string,
-    string,
+  const [data, metadata, ...rest] = eventHashPieces(event);
+  return [`{"data":${data},"metadata":${metadata}${rest[0]}`, `","prevHash":"`, rest[1], rest[2]];
+}
+
+/**
+ * The same text in the pieces coffer_append_batch takes: the canonical data and metadata
+ * (sent once, stored as jsonb and hashed as sent) and the three short pieces around the
+ * position, `","prevHash":"` + previous hash, and the stream version.
+ */
+export function eventHashPieces(
+  event: Omit<StoredEvent, "hash" | "position" | "prevHash" | "streamVersion">,
+): [string, string, string, string, string] {
+  // hashedRecord's keys in RFC 8785 order (all ASCII, so sorted by code unit); each value
+  // encoded as canonicalJson encodes it. test/hashChain.unit.test.ts holds the joined text
+  // equal to hashedText, and every verifier recomputes the whole text.
+  return [
+    canonicalJson(event.data),
+    canonicalJson(event.metadata),
+    `,"occurredAt":${canonicalJson(event.occurredAt.toISOString())},` +
+      `"organizationId":${canonicalJson(event.organizationId)},"position":"`,
+    `","schemaVersion":${canonicalJson(event.schemaVersion)},"streamId":${canonicalJson(event.streamId)},"streamVersion":`,
+    `,"type":${canonicalJson(event.type)}}`,
   ];
-  const text = hashedText({ ...event, position, prevHash, streamVersion });
-  const at = [position, prevHash, streamVersion].map((marker) => {
-    const index = text.indexOf(`"${marker}"`);
-    if (index < 0 || text.indexOf(`"${marker}"`, index + 1) >= 0)
-      throw new Error("cannot split an event's hashed text");
-    return index;
-  }) as [number, number, number];
-  const after = (i: 0 | 1 | 2) => at[i] + position.length + 2; // all markers are one length
-  const parts: [string, string, string, string] = [
-    text.slice(0, at[0] + 1), // …"position":"
-    text.slice(after(0) - 1, at[1] + 1), // ","prevHash":"
-    text.slice(after(1) - 1, at[2]), // ",…,"streamVersion":
-    text.slice(after(2)), // ,"type":…}
-  ];
-  // Before anything is sent: the pieces joined with sample values are the hashed text.
-  const sample = { position: "12", prevHash: GENESIS_HASH, streamVersion: 3 };
-  if (
-    parts[0] +
-      sample.position +
-      parts[1] +
-      sample.prevHash +
-      parts[2] +
-      sample.streamVersion +
-      parts[3] !==
-    hashedText({ ...event, ...sample })
-  )
-    throw new Error("cannot split an event's hashed text");
-  return parts;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Db, Tx } from "../db/database.ts";
 import type { ApiTokenEvent } from "../domain/apiToken/events.ts";
 import type { OrganizationEvent } from "../domain/organization/events.ts";
@@ -66,7 +66,7 @@ async function project(tx: Tx, event: StoredEvent): Promise<void> {
         createdBy: `${actor.kind}:${actor.id}`,
       })(tx, [event as unknown as SecretEvent], now);
     case "usage":
-      if (event.type === "SecretsResolved") await projectUsage(tx, event, randomUUID);
+      if (event.type === "SecretsResolved") await projectUsage(tx, event);
       return;
     case "transit-key": {
       const e = event as unknown as TransitKeyEvent;

@@ -20,7 +20,7 @@ export type ProjectedUsage = {
  * first: the group-committed append (resolution/usageLog.ts) or, on replay, the positions
  * of events already stored. One text for both, so a replay rebuilds exactly the rows the
  * hot path wrote (row ids aside). `$organization` is the organization's placeholder; the
- * 14 columns of usageProjectionValues take the placeholders from `$first` on.
+ * 13 columns of usageProjectionValues take the placeholders from `$first` on.
  *
  * OAuth connections are not touched here: their rows are locked while a token is refreshed,
  * and waiting for that while holding the organization's chain lock could deadlock (the
@@ -32,12 +32,12 @@ export function usageProjectionCtes(organization: number, first: number): string
     used AS (
       INSERT INTO secret_usage (id, secret_id, organization_id, workspace_id, environment, version, key_names,
                                 actor_kind, actor_id, on_behalf_of, workflow_id, run_id, action_ref, event_position, used_at)
-      SELECT u.id, u.secret_id, $${organization}::uuid, u.workspace_id, u.environment, u.version, string_to_array(u.key_names, ','),
+      SELECT gen_random_uuid(), u.secret_id, $${organization}::uuid, u.workspace_id, u.environment, u.version, string_to_array(u.key_names, ','),
              u.actor_kind, u.actor_id, u.on_behalf_of, u.workflow_id, u.run_id, u.action_ref, a.event_position, u.used_at
-      FROM unnest(${$(1)}::int[], ${$(2)}::uuid[], ${$(3)}::uuid[], ${$(4)}::uuid[], ${$(5)}::text[], ${$(6)}::int[],
-                  ${$(7)}::text[], ${$(8)}::text[], ${$(9)}::text[], ${$(10)}::uuid[], ${$(11)}::text[], ${$(12)}::text[],
-                  ${$(13)}::text[], ${$(14)}::timestamptz[])
-        AS u(event_index, id, secret_id, workspace_id, environment, version, key_names, actor_kind, actor_id,
+      FROM unnest(${$(1)}::int[], ${$(2)}::uuid[], ${$(3)}::uuid[], ${$(4)}::text[], ${$(5)}::int[],
+                  ${$(6)}::text[], ${$(7)}::text[], ${$(8)}::text[], ${$(9)}::uuid[], ${$(10)}::text[], ${$(11)}::text[],
+                  ${$(12)}::text[], ${$(13)}::timestamptz[])
+        AS u(event_index, secret_id, workspace_id, environment, version, key_names, actor_kind, actor_id,
              on_behalf_of, workflow_id, run_id, action_ref, used_at)
       JOIN appended a ON a.event_index = u.event_index
       RETURNING secret_id, used_at
@@ -49,11 +49,8 @@ export function usageProjectionCtes(organization: number, first: number): string
     )`;
 }
 
-/** The values of usageProjectionCtes' 14 column placeholders, in order. */
-export function usageProjectionValues(
-  events: readonly ProjectedUsage[],
-  newId: () => string,
-): unknown[] {
+/** The values of usageProjectionCtes' 13 column placeholders, in order. */
+export function usageProjectionValues(events: readonly ProjectedUsage[]): unknown[] {
   const rows = events.flatMap((event) => {
     if (event.type !== "SecretsResolved") return [];
     const data = event.data as Resolved;
@@ -64,7 +61,6 @@ export function usageProjectionValues(
   const column = <V>(pick: (row: (typeof rows)[number]) => V) => rows.map(pick);
   return [
     column((r) => r.event.index),
-    column(() => newId()),
     column((r) => r.secret.secretId),
     column((r) => r.data.workspaceId),
     column((r) => r.secret.environment),
@@ -81,11 +77,11 @@ export function usageProjectionValues(
 }
 
 /** Replay (projections/replay.ts): the same projection for one event already stored. */
-export async function projectUsage(tx: Tx, event: StoredEvent, newId: () => string): Promise<void> {
+export async function projectUsage(tx: Tx, event: StoredEvent): Promise<void> {
   await tx.$executeRawUnsafe(
     `WITH appended AS (SELECT 1 AS event_index, $1::bigint AS event_position), ${usageProjectionCtes(2, 3)} SELECT 1`,
     event.position.toString(),
     event.organizationId,
-    ...usageProjectionValues([{ ...event, index: 1 }], newId),
+    ...usageProjectionValues([{ ...event, index: 1 }]),
   );
 }

@@ -21,7 +21,7 @@ export type UsageRecord = {
  * own event is durable; a failed batch fails every resolution in it (AuditUnavailable).
  */
 export function createUsageLog(
-  deps: { db: Db; newId: () => string },
+  deps: { db: Db },
   options: { maxBatch?: number | undefined; lingerMs?: number | undefined } = {},
 ) {
   const pool = poolOf(deps.db);
@@ -45,7 +45,6 @@ export function createUsageLog(
         metadata: r.metadata,
         occurredAt: r.now,
       })),
-      deps.newId,
     );
     const result = await pool.query<AppendedBatchRow>({
       name: "coffer_usage_batch",
