@@ -725,19 +725,20 @@ describe("malformed requests", () => {
       "an object for an ID",
       `query($id: ID!) { secret(id: $id) { id } }`,
       { id: { hunter2: "x" } },
-      "ID cannot represent this value",
+      // graphql-jit's coercion (graphql/yoga.ts) names the variable and the expected type.
+      'Variable "$id" got an invalid value; Expected type ID; ID cannot represent this value',
     ],
     [
       "a string for an Int",
       `query($n: Int) { viewer { organizations { workspaces(first: $n) { edges { node { id } } } } } }`,
       { n: "hunter2" },
-      "Int cannot represent this non-integer value",
+      'Variable "$n" got an invalid value; Expected type Int; Int cannot represent this non-integer value',
     ],
     [
       "a number for a secret value",
       `mutation($i: CreateSecretInput!) { createSecret(input: $i) { __typename } }`,
       { i: { workspaceId: "W", name: "n", values: [{ key: "K", value: 918273645 }] } },
-      "String cannot represent this non string value",
+      'Variable "$value" got an invalid value; Expected type String; String cannot represent this non string value',
     ],
   ])(
     "refuses %s with a coded error and without echoing it",

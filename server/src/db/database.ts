@@ -41,3 +41,20 @@ export function poolOf(db: Db): pg.Pool {
 }
 
 const pools = new WeakMap<Db, pg.Pool>();
+
+/**
+ * A hot statement: sent as a named prepared statement straight to the pool when `db` is
+ * the app's client (parsed and planned once per connection, no ORM in between), or through
+ * Prisma inside a transaction. `text` must be constant per `name`; casts in it decide the
+ * types (select bigints as text: pg and Prisma answer them differently).
+ */
+export async function preparedRows<Row>(
+  db: Db | Tx,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<Row[]> {
+  const pool = pools.get(db as Db);
+  if (pool) return (await pool.query({ name, text, values })).rows as Row[];
+  return db.$queryRawUnsafe<Row[]>(text, ...values);
+}

@@ -1,4 +1,4 @@
-import type { Db, Tx } from "../db/database.ts";
+import { preparedRows, type Db, type Tx } from "../db/database.ts";
 
 export type Candidate = {
   /** A stored secret, or an OAuth connection answering `<provider>_oauth` (oauth/oauthCandidates.ts). */
@@ -35,13 +35,23 @@ export async function lookupSecrets(
   },
 ): Promise<Candidate[]> {
   if (input.pairs.length === 0) return [];
-  return db.$queryRaw<Candidate[]>`
-    SELECT 'secret' AS source, s.id::text AS id, s.name, s.scope, s.environment, s.current_version AS "currentVersion", s.key_names AS "keyNames",
-           CASE WHEN ${input.withCiphertext} THEN v.ciphertext END AS ciphertext
-    FROM unnest(${input.pairs.map((p) => p.environment)}::text[], ${input.pairs.map((p) => p.name)}::text[]) AS p(environment, name)
-    JOIN secrets s ON s.organization_id = ${input.organizationId}::uuid AND s.environment = p.environment AND s.name = p.name
-    JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.current_version
-    WHERE s.deleted_at IS NULL AND s.scope_key = ANY(${input.scopeKeys}::text[])`;
+  return preparedRows<Candidate>(
+    db,
+    "coffer_lookup_secrets",
+    `SELECT 'secret' AS source, s.id::text AS id, s.name, s.scope, s.environment, s.current_version AS "currentVersion", s.key_names AS "keyNames",
+            CASE WHEN $1::boolean THEN v.ciphertext END AS ciphertext
+     FROM unnest($2::text[], $3::text[]) AS p(environment, name)
+     JOIN secrets s ON s.organization_id = $4::uuid AND s.environment = p.environment AND s.name = p.name
+     JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.current_version
+     WHERE s.deleted_at IS NULL AND s.scope_key = ANY($5::text[])`,
+    [
+      input.withCiphertext,
+      input.pairs.map((p) => p.environment),
+      input.pairs.map((p) => p.name),
+      input.organizationId,
+      input.scopeKeys,
+    ],
+  );
 }
 
 /**

@@ -16,7 +16,7 @@ import { PERMISSIONS, type Permission } from "../domain/roles.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { executeCommand, inTransaction } from "../eventstore/executeCommand.ts";
-import type { Db, Tx } from "../db/database.ts";
+import { preparedRows, type Db, type Tx } from "../db/database.ts";
 import { parseInput } from "./parseInput.ts";
 import { projectApiToken } from "./projections.ts";
 import { isUuid } from "../domain/uuid.ts";
@@ -107,19 +107,21 @@ export function apiTokenService(deps: CoreDeps) {
       if (!token.startsWith(API_TOKEN_PREFIX)) return null;
       const now = deps.clock();
       // Every API request starts here: one indexed, raw lookup of only what is needed.
-      const [row] = await deps.db.$queryRaw<
-        {
-          id: string;
-          organizationId: string;
-          workspaceId: string | null;
-          permissions: string[];
-          lastUsedAt: Date | null;
-        }[]
-      >`
-        SELECT id::text, organization_id::text AS "organizationId", workspace_id::text AS "workspaceId", permissions,
-               last_used_at AS "lastUsedAt"
-        FROM api_tokens
-        WHERE token_hash = ${sha256Hex(token)} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})`;
+      const [row] = await preparedRows<{
+        id: string;
+        organizationId: string;
+        workspaceId: string | null;
+        permissions: string[];
+        lastUsedAt: Date | null;
+      }>(
+        deps.db,
+        "coffer_authenticate_token",
+        `SELECT id::text, organization_id::text AS "organizationId", workspace_id::text AS "workspaceId", permissions,
+                last_used_at AS "lastUsedAt"
+         FROM api_tokens
+         WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2::timestamptz)`,
+        [sha256Hex(token), now],
+      );
       if (!row) return null;
       if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= LAST_USED_GRANULARITY_MS) {
         await deps.db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: now } });

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import type { Db } from "../db/database.ts";
+import { preparedRows, type Db } from "../db/database.ts";
 import type { KeyringStore, StoredKeyring } from "./KeyringStore.ts";
 import type { TransitKeyInfo } from "./Transit.ts";
 
@@ -33,7 +33,14 @@ export class PrismaKeyringStore implements KeyringStore {
   }
 
   async read(name: string): Promise<StoredKeyring | null> {
-    const row = await this.db.transitKeyring.findUnique({ where: { name } });
+    // Every encryption and decryption reads its keyring: a prepared statement of its own.
+    const [row] = await preparedRows<Row>(
+      this.db,
+      "coffer_read_keyring",
+      `SELECT name, latest_version AS "latestVersion", min_decryption_version AS "minDecryptionVersion", keys
+       FROM transit_keyrings WHERE name = $1`,
+      [name],
+    );
     if (!row) {
       this.cache.delete(name);
       return null;
