@@ -112,6 +112,75 @@ describe("LocalTransit (PostgreSQL keyring store)", () => {
   });
 });
 
+describe("LocalTransit (PostgreSQL keyring store, cached while subscribed to keyring changes)", () => {
+  let database: TestDatabase;
+  const clients: Db[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  const masterKey = randomBytes(32);
+  let statements = 0;
+  const newTransit = async (options: { listen: boolean } = { listen: true }) => {
+    const db = createPrismaClient(database.appUrl, 4, () => statements++);
+    clients.push(db);
+    const store = new PrismaKeyringStore(db, masterKey);
+    if (options.listen) stops.push(await store.listen(database.appUrl));
+    return new LocalTransit(store);
+  };
+  /** Bounded wait for another instance's change to be announced (LISTEN/NOTIFY). */
+  const eventually = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 100; i++) {
+      if (await check()) return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await Promise.all(stops.map((stop) => stop()));
+    await Promise.all(clients.map((db) => db.$disconnect()));
+  });
+
+  transitContract(async () => ({ transit: await newTransit(), cleanup: async () => undefined }));
+
+  it("encrypts and decrypts from memory once the keyring was read", async () => {
+    const transit = await newTransit();
+    const name = keyName("cached");
+    await transit.createKey(name);
+    const [ciphertext] = await transit.encrypt(name, [Buffer.from("payload")]);
+    statements = 0;
+    for (let i = 0; i < 5; i++) await transit.decrypt(name, [ciphertext!]);
+    expect(statements).toBe(0);
+  });
+
+  it("sees another instance's rotation, minimum version and deletion", async () => {
+    const a = await newTransit();
+    const b = await newTransit({ listen: false });
+    const name = keyName("shared");
+    await a.createKey(name);
+    const [old] = await a.encrypt(name, [Buffer.from("old")]);
+    expect(ciphertextKeyVersion(old!)).toBe(1);
+    await b.rotateKey(name);
+    expect(
+      await eventually(
+        async () => ciphertextKeyVersion((await a.encrypt(name, [Buffer.from("x")]))[0]!) === 2,
+      ),
+    ).toBe(true);
+    await b.setMinDecryptionVersion(name, 2);
+    expect(
+      await eventually(() =>
+        a.decrypt(name, [old!]).then(
+          () => false,
+          () => true,
+        ),
+      ),
+    ).toBe(true);
+    await b.deleteKey(name);
+    expect(await eventually(async () => (await a.readKey(name)) === null)).toBe(true);
+  });
+});
+
 describe("LocalTransit (in-memory keyring store)", () => {
   transitContract(async () => ({
     transit: new LocalTransit(new InMemoryKeyringStore()),

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import pg from "pg";
 import { preparedRows, type Db } from "../db/database.ts";
 import type { KeyringStore, StoredKeyring } from "./KeyringStore.ts";
 import type { TransitKeyInfo } from "./Transit.ts";
@@ -22,6 +23,11 @@ type Row = { name: string; latestVersion: number; minDecryptionVersion: number; 
  */
 export class PrismaKeyringStore implements KeyringStore {
   private readonly cache = new Map<string, Map<number, { wrapped: string; key: Buffer }>>();
+  /** Keyring rows, while subscribed to their changes (listen). */
+  private readonly rows = new Map<string, Row>();
+  private listening = false;
+  /** Counts announced changes, so that a read racing one does not cache what it read. */
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
@@ -32,15 +38,70 @@ export class PrismaKeyringStore implements KeyringStore {
     }
   }
 
+  /**
+   * Keeps keyring rows in memory while subscribed to coffer_keyring (a trigger announces
+   * every change, from any process, when it commits: prisma/migrations/…_keyring_notify),
+   * so an encryption or decryption needs no statement of its own. Without the subscription
+   * (not started, or its connection lost) every read goes to the database, as before.
+   * Returns the function that stops it.
+   */
+  async listen(
+    connectionString: string,
+    onLost?: (error: unknown) => void,
+  ): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const forget = () => {
+      this.listening = false;
+      this.generation++;
+      this.rows.clear();
+    };
+    const connect = async () => {
+      const next = new pg.Client({ connectionString });
+      next.on("notification", (message) => {
+        this.generation++;
+        if (message.payload) this.rows.delete(message.payload);
+      });
+      next.on("error", (error) => {
+        forget();
+        onLost?.(error);
+        void next.end().catch(() => undefined);
+        if (!stopped)
+          retry = setTimeout(() => void connect().catch(() => undefined), 1_000).unref();
+      });
+      await next.connect();
+      await next.query("LISTEN coffer_keyring");
+      client = next;
+      // Rows cached from now on are invalidated by whatever commits after this point.
+      this.generation++;
+      this.rows.clear();
+      this.listening = true;
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      forget();
+      await client?.end().catch(() => undefined);
+    };
+  }
+
   async read(name: string): Promise<StoredKeyring | null> {
-    // Every encryption and decryption reads its keyring: a prepared statement of its own.
-    const [row] = await preparedRows<Row>(
-      this.db,
-      "coffer_read_keyring",
-      `SELECT name, latest_version AS "latestVersion", min_decryption_version AS "minDecryptionVersion", keys
-       FROM transit_keyrings WHERE name = $1`,
-      [name],
-    );
+    let row = this.listening ? this.rows.get(name) : undefined;
+    if (!row) {
+      const generation = this.generation;
+      // Every encryption and decryption reads its keyring: a prepared statement of its own.
+      [row] = await preparedRows<Row>(
+        this.db,
+        "coffer_read_keyring",
+        `SELECT name, latest_version AS "latestVersion", min_decryption_version AS "minDecryptionVersion", keys
+         FROM transit_keyrings WHERE name = $1`,
+        [name],
+      );
+      // Kept only if no change was announced meanwhile (the row might predate it).
+      if (row && this.listening && generation === this.generation) this.rows.set(name, row);
+    }
     if (!row) {
       this.cache.delete(name);
       return null;
@@ -67,60 +128,85 @@ export class PrismaKeyringStore implements KeyringStore {
   }
 
   async create(name: string, key: Buffer): Promise<void> {
-    const now = new Date();
-    await this.db.transitKeyring.createMany({
-      data: [
-        {
-          name,
-          latestVersion: 1,
-          minDecryptionVersion: 1,
-          keys: { "1": this.wrap(name, 1, key) },
-          createdAt: now,
-          updatedAt: now,
-        },
-      ],
-      skipDuplicates: true,
+    return this.changing(name, async () => {
+      const now = new Date();
+      await this.db.transitKeyring.createMany({
+        data: [
+          {
+            name,
+            latestVersion: 1,
+            minDecryptionVersion: 1,
+            keys: { "1": this.wrap(name, 1, key) },
+            createdAt: now,
+            updatedAt: now,
+          },
+        ],
+        skipDuplicates: true,
+      });
     });
   }
 
   async addVersion(name: string, key: Buffer): Promise<TransitKeyInfo | null> {
-    // The row lock serialises rotations from every process: each one reads the version
-    // the previous one wrote, so no two rotations claim the same version.
-    return this.db.$transaction(
-      async (tx) => {
-        const [row] = await tx.$queryRaw<Row[]>`
-          SELECT name, latest_version AS "latestVersion",
-                 min_decryption_version AS "minDecryptionVersion", keys
-          FROM transit_keyrings WHERE name = ${name} FOR UPDATE`;
-        if (!row) return null;
-        const version = row.latestVersion + 1;
-        const updated = await tx.transitKeyring.update({
-          where: { name },
-          data: {
-            latestVersion: version,
-            keys: { ...parseKeys(row), [String(version)]: this.wrap(name, version, key) },
-            updatedAt: new Date(),
-          },
-        });
-        return info(updated);
-      },
-      { maxWait: 5_000, timeout: 15_000 },
-    );
+    return this.changing(name, async () => {
+      // The row lock serialises rotations from every process: each one reads the version
+      // the previous one wrote, so no two rotations claim the same version.
+      return this.db.$transaction(
+        async (tx) => {
+          const [row] = await tx.$queryRaw<Row[]>`
+            SELECT name, latest_version AS "latestVersion",
+                   min_decryption_version AS "minDecryptionVersion", keys
+            FROM transit_keyrings WHERE name = ${name} FOR UPDATE`;
+          if (!row) return null;
+          const version = row.latestVersion + 1;
+          const updated = await tx.transitKeyring.update({
+            where: { name },
+            data: {
+              latestVersion: version,
+              keys: { ...parseKeys(row), [String(version)]: this.wrap(name, version, key) },
+              updatedAt: new Date(),
+            },
+          });
+          return info(updated);
+        },
+        { maxWait: 5_000, timeout: 15_000 },
+      );
+    });
   }
 
   async setMinDecryptionVersion(name: string, version: number): Promise<TransitKeyInfo | null> {
-    // One conditional UPDATE: the latest version only grows, so the check cannot go stale.
-    await this.db.transitKeyring.updateMany({
-      where: { name, latestVersion: { gte: version } },
-      data: { minDecryptionVersion: version, updatedAt: new Date() },
+    return this.changing(name, async () => {
+      // One conditional UPDATE: the latest version only grows, so the check cannot go stale.
+      await this.db.transitKeyring.updateMany({
+        where: { name, latestVersion: { gte: version } },
+        data: { minDecryptionVersion: version, updatedAt: new Date() },
+      });
+      const row = await this.db.transitKeyring.findUnique({ where: { name } });
+      return row ? info(row) : null;
     });
-    const row = await this.db.transitKeyring.findUnique({ where: { name } });
-    return row ? info(row) : null;
   }
 
   async delete(name: string): Promise<void> {
-    await this.db.transitKeyring.deleteMany({ where: { name } });
-    this.cache.delete(name);
+    return this.changing(name, async () => {
+      await this.db.transitKeyring.deleteMany({ where: { name } });
+      this.cache.delete(name);
+    });
+  }
+
+  /**
+   * While this process changes a keyring, its cached row goes and reads in flight may not
+   * cache; the announcement does the same in every other process when it commits.
+   */
+  private async changing<T>(name: string, write: () => Promise<T>): Promise<T> {
+    const changed = () => {
+      this.generation++;
+      this.rows.delete(name);
+    };
+    changed();
+    try {
+      return await write();
+    } finally {
+      changed(); // and again once committed: a read meanwhile may have cached the old row
+    }
   }
 
   private wrap(name: string, version: number, key: Buffer): string {

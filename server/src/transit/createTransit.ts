@@ -1,5 +1,5 @@
 import type { TransitConfig } from "../config.ts";
-import type { Db } from "../db/database.ts";
+import { poolOf, type Db } from "../db/database.ts";
 import type { Logger } from "../logger.ts";
 import { LocalTransit } from "./LocalTransit.ts";
 import { loadMasterKey } from "./masterKey.ts";
@@ -39,8 +39,16 @@ export async function createTransit(
     { masterKey: masterKey.origin },
     "LocalTransit: development only — production should use Vault (VAULT_ADDR)",
   );
-  return {
-    transit: new LocalTransit(new PrismaKeyringStore(deps.db, masterKey.key)),
-    stop: async () => undefined,
-  };
+  const store = new PrismaKeyringStore(deps.db, masterKey.key);
+  // Keyrings are then read from memory, and every replica drops its copy when one changes.
+  const connectionString = poolOf(deps.db).options.connectionString;
+  const stopListening = connectionString
+    ? await store.listen(connectionString, (error) =>
+        deps.logger.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          "transit keyring subscription lost; reading keyrings from the database until it is back",
+        ),
+      )
+    : async () => undefined;
+  return { transit: new LocalTransit(store), stop: stopListening };
 }
