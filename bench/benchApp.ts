@@ -55,7 +55,10 @@ export async function startBenchApp(
     options.poolSize ?? 8,
     () => statements++,
   );
-  const transit = new LocalTransit(new PrismaKeyringStore(db, randomBytes(32)));
+  // As main.ts runs it (transit/createTransit.ts): keyrings cached while subscribed.
+  const keyring = new PrismaKeyringStore(db, randomBytes(32));
+  const stopListening = await keyring.listen(withDatabase(server.adminUrl, "coffer_bench", login));
+  const transit = new LocalTransit(keyring);
   const app = createApp({
     db,
     logger: options.logger ?? createLogger("silent"),
@@ -108,6 +111,7 @@ export async function startBenchApp(
       return n;
     },
     async stop() {
+      await stopListening();
       await db.$disconnect();
       await server.stop();
       await rm(runDirectory, { recursive: true, force: true });
