@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import pg from "pg";
 import { createApp } from "./app/createApp.ts";
 import { ensureFirstRun } from "./app/firstRun.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
@@ -43,11 +44,16 @@ async function main(): Promise<void> {
   const assumeRole = createAssumeRole(createStsClients({ endpoint: config.aws.stsEndpoint }));
   let origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${config.port}`;
   const metrics = createMetrics();
+  // The rate limiter's own small pool: one short statement per request, kept apart from
+  // Prisma's connections so a burst of limited requests cannot queue behind transactions.
+  const rateLimitStore = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  rateLimitStore.on("error", () => undefined);
+  shutdown.unshift(() => rateLimitStore.end());
   const app = createApp({
     db,
     logger,
     metrics,
-    rateLimits: config.rateLimits,
+    rateLimits: { ...config.rateLimits, store: rateLimitStore },
     publicUrl: () => config.publicUrl ?? origin,
     oauthAllowLoopbackHttp: config.oauthAllowLoopbackHttp,
     webhooksAllowLoopbackHttp: config.webhooksAllowLoopbackHttp,
