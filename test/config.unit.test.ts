@@ -26,6 +26,30 @@ describe("loadConfig", () => {
     });
   });
 
+  it("runs everything in one process unless COFFER_ROLE splits API and worker on a shared database", () => {
+    expect(loadConfig({}).role).toBe("all");
+    expect(loadConfig({}).webhooks).toEqual({ leaseMs: 30_000 });
+    const url = "postgresql://app:x@db:5432/coffer";
+    expect(loadConfig({ COFFER_ROLE: "api", DATABASE_URL: url }).role).toBe("api");
+    expect(
+      loadConfig({ COFFER_ROLE: "worker", DATABASE_URL: url, WEBHOOK_LEASE_MS: "2000" }),
+    ).toMatchObject({ role: "worker", webhooks: { leaseMs: 2000 } });
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ COFFER_ROLE: "worker" })).toEqual([
+      expect.stringMatching(/^COFFER_ROLE: worker runs beside other replicas.*DATABASE_URL/),
+    ]);
+    expect(problems({ COFFER_ROLE: "both", DATABASE_URL: url })).toEqual([
+      expect.stringMatching(/^COFFER_ROLE: /),
+    ]);
+  });
+
   it("reports every problem at once", () => {
     let error: unknown;
     try {

@@ -173,6 +173,102 @@ describe("webhook deliveries", () => {
     expect(deadStatus.lastError).toMatch(/ECONNREFUSED|fetch failed/);
   });
 
+  it("two dispatchers on one database: one deliverer per subscription, a taken-over lease stops the other", async () => {
+    const other = await t.createTenant();
+    const inFlight = new Map<string, number>();
+    const seen: string[] = [];
+    let overlaps = 0;
+    let onRequest: (position: string) => Promise<void> = async () => undefined;
+    const server = http.createServer((req, res) => {
+      const position = String(req.headers["x-coffer-event-id"]);
+      inFlight.set(position, (inFlight.get(position) ?? 0) + 1);
+      if (inFlight.get(position)! > 1) overlaps++;
+      req.resume();
+      req.on("end", () => {
+        // A slow receiver: the answer waits a few turns of the event loop, so overlap would show.
+        void onRequest(position)
+          .then(() => new Promise((r) => setTimeout(r, 20)))
+          .then(() => {
+            inFlight.set(position, inFlight.get(position)! - 1);
+            seen.push(position);
+            res.writeHead(204).end();
+          });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const created = await subscribe(url, other.organizationId, other.session);
+    const id: string = created.data.createWebhookSubscription.data.subscription.id;
+    for (const name of ["a", "b", "c"])
+      await t.gql(
+        `mutation($i: EnvironmentInput!) { declareEnvironment(input: $i) { __typename } }`,
+        { i: { workspaceId: other.workspaceId, name } },
+        other.session,
+      );
+    const make = (instance: string) =>
+      createDispatcher({
+        db: t.db,
+        transit: t.app.transit,
+        logger: createLogger("silent"),
+        clock,
+        instance,
+      });
+    const [one, two] = [make("one"), make("two")];
+
+    // A live lease held by someone else: nothing is sent.
+    await t.database.admin(
+      `UPDATE webhook_subscriptions SET lease_owner = 'elsewhere', lease_until = now() + interval '1 hour' WHERE id = $1`,
+      [id],
+    );
+    expect(await one.runOnce()).toBe(0);
+    expect(seen).toEqual([]);
+    // That holder died: its lease lapsed, and both dispatchers race for the subscription.
+    await t.database.admin(
+      `UPDATE webhook_subscriptions SET lease_until = now() - interval '1 second' WHERE id = $1`,
+      [id],
+    );
+    const counts = await Promise.all([one.runOnce(), two.runOnce()]);
+    expect(counts.filter((n) => n > 0)).toHaveLength(1);
+    expect(overlaps).toBe(0);
+    expect(new Set(seen).size).toBe(seen.length);
+    const firstRound = seen.length;
+    expect(firstRound).toBe(counts[0]! + counts[1]!);
+    const [row] = await t.database.admin<{ lease_owner: string | null; cursor: string }>(
+      `SELECT lease_owner, cursor_position::text AS cursor FROM webhook_subscriptions WHERE id = $1`,
+      [id],
+    );
+    expect(row).toEqual({ lease_owner: null, cursor: seen.at(-1) });
+
+    // A lease taken over while a request is in flight: the old holder writes nothing more.
+    await t.gql(
+      `mutation($i: EnvironmentInput!) { declareEnvironment(input: $i) { __typename } }`,
+      { i: { workspaceId: other.workspaceId, name: "d" } },
+      other.session,
+    );
+    await t.gql(
+      `mutation($i: EnvironmentInput!) { declareEnvironment(input: $i) { __typename } }`,
+      { i: { workspaceId: other.workspaceId, name: "e" } },
+      other.session,
+    );
+    onRequest = async () => {
+      await t.database.admin(
+        `UPDATE webhook_subscriptions SET lease_owner = 'thief', lease_until = now() + interval '1 hour' WHERE id = $1`,
+        [id],
+      );
+    };
+    expect(await one.runOnce()).toBe(0);
+    expect(seen).toHaveLength(firstRound + 1);
+    const [after] = await t.database.admin<{ lease_owner: string; cursor: string }>(
+      `SELECT lease_owner, cursor_position::text AS cursor FROM webhook_subscriptions WHERE id = $1`,
+      [id],
+    );
+    expect(after).toEqual({ lease_owner: "thief", cursor: row!.cursor });
+    await t.database.admin(`UPDATE webhook_subscriptions SET deleted_at = now() WHERE id = $1`, [
+      id,
+    ]);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
   it("needs https outside loopback, organization admin, and hides other organizations", async () => {
     expect(
       (await subscribe("http://siem.example.com/hook")).data.createWebhookSubscription.__typename,

@@ -56,6 +56,8 @@ const schema = z.object({
   WEBHOOKS_ALLOW_LOOPBACK_HTTP: bool.default(false),
   RATE_LIMIT_SIGN_INS_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_RESOLUTIONS_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  COFFER_ROLE: z.enum(["all", "api", "worker"]).default("all"),
+  WEBHOOK_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
 });
 
 /** Vault authentication: one of a token, a token file (re-read when it changes), AppRole. */
@@ -76,8 +78,16 @@ export type TransitConfig =
       timeoutMs: number;
     };
 
+/**
+ * What this process runs. `api`: HTTP (GraphQL, console, health) and nothing in the
+ * background; `worker`: the background jobs (webhook delivery) with only /healthz,
+ * /readyz and /metrics on its port; `all`: both, for one-process setups.
+ */
+export type Role = "all" | "api" | "worker";
+
 export type Config = {
   env: "development" | "test" | "production";
+  role: Role;
   host: string;
   port: number;
   logLevel: string;
@@ -104,6 +114,8 @@ export type Config = {
   webhooksAllowLoopbackHttp: boolean;
   /** Per minute: sign-ins per email and address, resolutions per token or user. */
   rateLimits: { signInsPerMinute: number; resolutionsPerMinute: number };
+  /** How long a replica's claim on a webhook subscription lasts unless renewed. */
+  webhooks: { leaseMs: number };
 };
 
 export class ConfigError extends Error {
@@ -131,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dataDir = path.resolve(c.COFFER_DATA_DIR);
   return {
     env: c.NODE_ENV,
+    role: c.COFFER_ROLE,
     host: c.HOST,
     port: c.PORT,
     logLevel: c.LOG_LEVEL,
@@ -175,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       signInsPerMinute: c.RATE_LIMIT_SIGN_INS_PER_MINUTE,
       resolutionsPerMinute: c.RATE_LIMIT_RESOLUTIONS_PER_MINUTE,
     },
+    webhooks: { leaseMs: c.WEBHOOK_LEASE_MS },
   };
 }
 
@@ -193,6 +207,12 @@ function crossVariableProblems(env: Record<string, string | undefined>): string[
   const problems: string[] = [];
   if (set("DATABASE_ADMIN_URL") && !set("DATABASE_URL")) {
     problems.push("DATABASE_ADMIN_URL: only meaningful together with DATABASE_URL");
+  }
+  // A split only makes sense on a shared PostgreSQL: the embedded one belongs to one process.
+  if ((env.COFFER_ROLE === "api" || env.COFFER_ROLE === "worker") && !set("DATABASE_URL")) {
+    problems.push(
+      `COFFER_ROLE: ${env.COFFER_ROLE} runs beside other replicas on one PostgreSQL; set DATABASE_URL (the embedded PostgreSQL serves only COFFER_ROLE=all)`,
+    );
   }
   if (set("COFFER_ADMIN_EMAIL") !== set("COFFER_ADMIN_PASSWORD")) {
     problems.push("COFFER_ADMIN_EMAIL and COFFER_ADMIN_PASSWORD: set both or neither");

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import pg from "pg";
 import { createApp } from "./app/createApp.ts";
 import { ensureFirstRun } from "./app/firstRun.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
@@ -13,6 +14,7 @@ import { createMetrics } from "./ops/metrics.ts";
 import { createDispatcher } from "./webhooks/dispatcher.ts";
 import { registerWebhookLag } from "./webhooks/lagGauge.ts";
 import { createTransit } from "./transit/createTransit.ts";
+import { instrumentedTransit } from "./transit/instrumentedTransit.ts";
 import { createAssumeRole } from "./aws/assumeRole.ts";
 import { awsDynamicCredentials } from "./aws/awsDynamicCredentials.ts";
 import { createStsClients } from "./aws/createStsClients.ts";
@@ -43,26 +45,48 @@ async function main(): Promise<void> {
   const assumeRole = createAssumeRole(createStsClients({ endpoint: config.aws.stsEndpoint }));
   let origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${config.port}`;
   const metrics = createMetrics();
-  const app = createApp({
-    db,
-    logger,
-    metrics,
-    rateLimits: config.rateLimits,
-    publicUrl: () => config.publicUrl ?? origin,
-    oauthAllowLoopbackHttp: config.oauthAllowLoopbackHttp,
-    webhooksAllowLoopbackHttp: config.webhooksAllowLoopbackHttp,
-    transit: transit.transit,
-    dynamic: awsDynamicCredentials({ db, assumeRole }),
-    sessionTtlMs: config.session.ttlMs,
-    secureCookie: config.session.secureCookie,
-  });
-  const dispatcher = createDispatcher({ db, transit: app.transit, logger });
-  dispatcher.start();
-  shutdown.unshift(() => dispatcher.stop());
-  registerWebhookLag(metrics.registry, db);
-  const consoleHandle = config.console.enabled
-    ? await createConsole({ dir: config.console.dir, logger })
-    : undefined;
+  // COFFER_ROLE: an `api` replica runs nothing in the background, a `worker` serves no API.
+  const servesApi = config.role !== "worker";
+  const runsJobs = config.role !== "api";
+  let app: ReturnType<typeof createApp> | undefined;
+  if (servesApi) {
+    // The rate limiter's own small pool: one short statement per request, kept apart from
+    // Prisma's connections so a burst of limited requests cannot queue behind transactions.
+    const rateLimitStore = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    rateLimitStore.on("error", () => undefined);
+    shutdown.unshift(() => rateLimitStore.end());
+    app = createApp({
+      db,
+      logger,
+      metrics,
+      rateLimits: { ...config.rateLimits, store: rateLimitStore },
+      publicUrl: () => config.publicUrl ?? origin,
+      oauthAllowLoopbackHttp: config.oauthAllowLoopbackHttp,
+      webhooksAllowLoopbackHttp: config.webhooksAllowLoopbackHttp,
+      transit: transit.transit,
+      dynamic: awsDynamicCredentials({ db, assumeRole }),
+      sessionTtlMs: config.session.ttlMs,
+      secureCookie: config.session.secureCookie,
+    });
+  }
+  // Every background timer lives here (webhook delivery is the only one; see README,
+  // "Scaling out"); the others in server/src are per process by nature (Vault token
+  // renewal, the rate limiter's idempotent sweep of expired rows).
+  if (runsJobs) {
+    const dispatcher = createDispatcher({
+      db,
+      transit: app?.transit ?? instrumentedTransit(transit.transit, metrics),
+      logger,
+      leaseMs: config.webhooks.leaseMs,
+    });
+    dispatcher.start();
+    shutdown.unshift(() => dispatcher.stop());
+    registerWebhookLag(metrics.registry, db);
+  }
+  const consoleHandle =
+    app && config.console.enabled
+      ? await createConsole({ dir: config.console.dir, logger })
+      : undefined;
   if (consoleHandle) {
     shutdown.unshift(() => consoleHandle.close());
     consoleHandle.ready.then(
@@ -74,15 +98,20 @@ async function main(): Promise<void> {
         ),
     );
   }
-  const server = createHttpServer({ yoga: app.yoga, db, logger, console: consoleHandle, metrics });
+  const server = createHttpServer({ yoga: app?.yoga, db, logger, console: consoleHandle, metrics });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
-  logger.info({ origin, ms: Date.now() - started }, "Coffer is ready");
+  logger.info({ origin, role: config.role, ms: Date.now() - started }, "Coffer is ready");
 
-  const firstRun = await ensureFirstRun({ ...app.deps, transit: transit.transit }, config.firstRun);
-  if (firstRun) printFirstRunLogin(origin, firstRun);
+  if (app) {
+    const firstRun = await ensureFirstRun(
+      { ...app.deps, transit: transit.transit },
+      config.firstRun,
+    );
+    if (firstRun) printFirstRunLogin(origin, firstRun);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

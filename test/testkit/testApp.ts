@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
+import pg from "pg";
 import { createApp } from "../../server/src/app/createApp.ts";
 import { createPrismaClient, type Db } from "../../server/src/db/database.ts";
 import { inTransaction } from "../../server/src/eventstore/executeCommand.ts";
@@ -42,9 +43,16 @@ export async function startTestApp(
     rateLimits?: { signInsPerMinute: number; resolutionsPerMinute: number };
     /** LocalTransit's master key; random by default. Pass one to share the keyring with another process. */
     masterKey?: Buffer;
+    /** Another app's database, to run a second replica on it; a fresh one by default. */
+    database?: TestDatabase;
+    /** Count rate limits in PostgreSQL (shared with every app on the database), not in memory. */
+    sharedRateLimits?: boolean;
   } = {},
 ) {
-  const database: TestDatabase = await createTestDatabase();
+  const database: TestDatabase = options.database ?? (await createTestDatabase());
+  const rateLimitStore = options.sharedRateLimits
+    ? new pg.Pool({ connectionString: database.appUrl, max: 2 })
+    : undefined;
   let statements = 0;
   const db: Db = createPrismaClient(database.appUrl, 4, () => statements++);
   const logs: string[] = [];
@@ -73,7 +81,14 @@ export async function startTestApp(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.tuning ? { tuning: options.tuning } : {}),
     publicUrl: () => "http://coffer.test",
-    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...(options.rateLimits || rateLimitStore
+      ? {
+          rateLimits: {
+            ...(options.rateLimits ?? { signInsPerMinute: 10, resolutionsPerMinute: 1200 }),
+            ...(rateLimitStore ? { store: rateLimitStore } : {}),
+          },
+        }
+      : {}),
     oauthAllowLoopbackHttp: true,
     webhooksAllowLoopbackHttp: true,
     ...(options.dynamic ? { dynamic: options.dynamic(db) } : {}),
@@ -258,6 +273,7 @@ export async function startTestApp(
           );
       } finally {
         await db.$disconnect();
+        await rateLimitStore?.end();
       }
     },
   };

@@ -3,7 +3,7 @@ import type { Db } from "../db/database.ts";
 import { createGraphQLServer } from "../graphql/yoga.ts";
 import type { Logger } from "../logger.ts";
 import { createMetrics, type Metrics } from "../ops/metrics.ts";
-import { createRateLimits } from "../ops/rateLimits.ts";
+import { createRateLimits, type RateLimitOptions } from "../ops/rateLimits.ts";
 import type { DynamicCredentials } from "../resolution/dynamicCredentials.ts";
 import { instrumentedTransit } from "../transit/instrumentedTransit.ts";
 import type { Transit } from "../transit/Transit.ts";
@@ -24,8 +24,8 @@ export function createApp(options: {
   dynamic?: DynamicCredentials;
   /** Knobs with production defaults that tests turn down (version retention, batch sizes). */
   tuning?: { keepVersions?: number; rewrapBatchSize?: number };
-  /** Per-minute limits; generous defaults. */
-  rateLimits?: { signInsPerMinute: number; resolutionsPerMinute: number };
+  /** Per-minute limits; generous defaults. With `store`, counted in PostgreSQL across replicas. */
+  rateLimits?: RateLimitOptions;
   metrics?: Metrics;
   clock?: () => Date;
   newId?: () => string;

@@ -27,7 +27,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * SameSite=Strict: `/graphql`, `/healthz`, `/readyz` here, everything else to Next.js.
  */
 export function createHttpServer(options: {
-  yoga: YogaLike;
+  /** Absent on a worker (COFFER_ROLE=worker): health and metrics only, every API path 404. */
+  yoga?: YogaLike | undefined;
   db: Db;
   logger: Logger;
   console?: ConsoleLike | undefined;
@@ -77,6 +78,7 @@ export function createHttpServer(options: {
       );
       return;
     }
+    if (!yoga) return json(res, 404, { error: "not found" });
     if (path === OAUTH_CALLBACK_PATH && req.method === "GET") {
       res.writeHead(200, {
         "content-type": "text/html; charset=utf-8",

@@ -1,5 +1,13 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { createHash } from "node:crypto";
+import type pg from "pg";
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from "rate-limiter-flexible";
 import { AppError } from "../errors/AppError.ts";
+import { DatabaseUnavailableError } from "../errors/DatabaseUnavailableError.ts";
 
 export class RateLimitedError extends AppError {
   override name = "RateLimitedError";
@@ -12,29 +20,83 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** The table the migration `rate_limits` creates (rate-limiter-flexible's own layout). */
+export const RATE_LIMIT_TABLE = "rate_limits";
+
+export type RateLimitOptions = {
+  signInsPerMinute: number;
+  resolutionsPerMinute: number;
+  /**
+   * Counters in PostgreSQL, shared by every replica on the same database. Without it they
+   * live in this process's memory (tests, and one-process setups that do not care).
+   */
+  store?: pg.Pool;
+};
+
 /**
- * Per-process limits (rate-limiter-flexible, in memory): sign-in attempts per email and
- * address, resolutions per API token or user. Behind a load balancer each instance
- * counts its own requests; a shared store is the next step when Coffer runs replicated.
+ * Sign-in attempts per email and address, resolutions per API token or user
+ * (rate-limiter-flexible). With a store, one token's budget is the same on every replica.
+ *
+ * Two choices, different on purpose:
+ * - Sign-in fails closed: when the counter cannot be read, the attempt is refused with
+ *   DatabaseUnavailableError. A per-process fallback would hand an attacker who can make
+ *   the limiter's queries fail (load, lock waits) N replicas × the budget of password
+ *   guesses; and sign-in needs PostgreSQL for the password check anyway, so refusing
+ *   costs no availability that was not already lost.
+ * - Resolution falls back to a per-process counter (`insuranceLimiter`): that limit
+ *   protects capacity, not a credential, and a resolution still fails closed on its own
+ *   audit event if PostgreSQL is really gone.
+ * Both keep an in-memory block once a key is spent (`inMemoryBlockOnConsumed`), so a
+ * key hammered past its limit costs this process no further round trips until it resets.
+ * Keys are hashed: the table holds no email addresses or client addresses, and stays
+ * within its key column whatever the email's length.
  */
-export function createRateLimits(
-  options: { signInsPerMinute: number; resolutionsPerMinute: number },
-  onLimited?: (limit: string) => void,
-) {
-  const signIn = new RateLimiterMemory({ points: options.signInsPerMinute, duration: 60 });
-  const resolve = new RateLimiterMemory({ points: options.resolutionsPerMinute, duration: 60 });
-  const consume = async (limiter: RateLimiterMemory, key: string, limit: string, what: string) => {
+export function createRateLimits(options: RateLimitOptions, onLimited?: (limit: string) => void) {
+  const limiter = (keyPrefix: string, points: number, insured: boolean): RateLimiterAbstract => {
+    if (!options.store) return new RateLimiterMemory({ keyPrefix, points, duration: 60 });
+    return new RateLimiterPostgres({
+      storeClient: options.store,
+      storeType: "pool",
+      tableName: RATE_LIMIT_TABLE,
+      // Created by a migration: the app's login (coffer_app) has no CREATE right.
+      tableCreated: true,
+      keyPrefix,
+      points,
+      duration: 60,
+      inMemoryBlockOnConsumed: points,
+      // Its sweep (rows expired an hour ago, every 5 minutes) is an idempotent DELETE:
+      // safe to run on every replica, so it stays on instead of moving to the worker.
+      clearExpiredByTimeout: true,
+      ...(insured
+        ? { insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: 60 }) }
+        : {}),
+    });
+  };
+  const signIn = limiter("sign_in", options.signInsPerMinute, false);
+  const resolve = limiter("resolve", options.resolutionsPerMinute, true);
+  const consume = async (
+    limiter: RateLimiterAbstract,
+    key: string,
+    limit: string,
+    what: string,
+  ) => {
     try {
       await limiter.consume(key);
     } catch (result) {
-      if (!(result instanceof RateLimiterRes)) throw result;
+      if (!(result instanceof RateLimiterRes)) throw new DatabaseUnavailableError();
       onLimited?.(limit);
       throw new RateLimitedError(what, Math.max(1, Math.ceil(result.msBeforeNext / 1000)));
     }
   };
+  const hashed = (key: string) => createHash("sha256").update(key).digest("base64url");
   return {
     signIn: (email: string, ip: string | undefined) =>
-      consume(signIn, `${email.trim().toLowerCase()}|${ip ?? "?"}`, "sign_in", "sign-in attempts"),
+      consume(
+        signIn,
+        hashed(`${email.trim().toLowerCase()}|${ip ?? "?"}`),
+        "sign_in",
+        "sign-in attempts",
+      ),
     resolve: (callerKey: string) => consume(resolve, callerKey, "resolve", "resolutions"),
   };
 }
