@@ -80,6 +80,8 @@ describe("values in malformed input", () => {
     expect(result.errors?.length).toBeGreaterThan(0);
     expect(result.raw).not.toContain(String(leaked));
     expect(result.raw).not.toContain("s3cr3t-in-object");
-    expect(result.errors?.[0]?.message).toBe("String cannot represent this non string value");
+    expect(result.errors?.[0]?.message).toBe(
+      'Variable "$value" got an invalid value; Expected type String; String cannot represent this non string value',
+    );
   });
 });

@@ -40,6 +40,11 @@ export function poolOf(db: Db): pg.Pool {
   return pool;
 }
 
+/** The pg pool under `db`, or undefined for a client made some other way. */
+export function knownPool(db: Db): pg.Pool | undefined {
+  return pools.get(db);
+}
+
 const pools = new WeakMap<Db, pg.Pool>();
 
 /**

@@ -1,5 +1,5 @@
 import type { TransitConfig } from "../config.ts";
-import { poolOf, type Db } from "../db/database.ts";
+import { knownPool, type Db } from "../db/database.ts";
 import type { Logger } from "../logger.ts";
 import { LocalTransit } from "./LocalTransit.ts";
 import { loadMasterKey } from "./masterKey.ts";
@@ -41,7 +41,7 @@ export async function createTransit(
   );
   const store = new PrismaKeyringStore(deps.db, masterKey.key);
   // Keyrings are then read from memory, and every replica drops its copy when one changes.
-  const connectionString = poolOf(deps.db).options.connectionString;
+  const connectionString = knownPool(deps.db)?.options.connectionString;
   const stopListening = connectionString
     ? await store.listen(connectionString, (error) =>
         deps.logger.warn(
