@@ -18,6 +18,8 @@ import { interceptTransit } from "./testkit/interceptTransit.ts";
 
 /** rewrap calls left before the transit engine "goes away" (null: never). */
 let rewrapCallsBeforeOutage: number | null = null;
+/** When set, setMinDecryptionVersion waits for it (or fails, when it rejects). */
+let minVersionGate: Promise<void> | null = null;
 let t: TestApp;
 let ops: ReturnType<typeof secretOps>;
 const decode = (gid: string) => Buffer.from(gid, "base64").toString().split(":")[1]!;
@@ -26,7 +28,8 @@ beforeAll(async () => {
   t = await startTestApp({
     tuning: { rewrapBatchSize: 10 },
     transit: (local) =>
-      interceptTransit(local, (method) => {
+      interceptTransit(local, async (method) => {
+        if (method === "setMinDecryptionVersion" && minVersionGate) await minVersionGate;
         if (
           method === "rewrap" &&
           rewrapCallsBeforeOutage !== null &&
@@ -107,6 +110,7 @@ describe("key rotation and re-wrap", () => {
     expect(types.map((r) => r.type)).toEqual([
       "TransitKeyRotated",
       "SecretsRewrapStarted",
+      "TransitKeyMinimumRaised",
       "SecretsRewrapCompleted",
     ]);
     expect((await verifyChain(t.db, decode(tenant.organizationId))).ok).toBe(true);
@@ -161,6 +165,55 @@ describe("key rotation and re-wrap", () => {
       ciphertextsByVersion: [{ keyVersion: 2, count: 35 }],
       latestRewrapJob: { status: "COMPLETED" },
     });
+    await allDecrypt(tenant);
+  });
+
+  it("is never COMPLETED before the key refuses old versions; a failure there resumes there", async () => {
+    const tenant = await tenantWithSecrets(3);
+    const caller = {
+      actor: { kind: "user" as const, userId: tenant.owner.userId, sessionId: "test" },
+      metadata: { actor: { kind: "user" as const, id: tenant.owner.userId } },
+    };
+    const organizationId = decode(tenant.organizationId);
+    await t.app.services.transitKeys.rotateKey(caller, organizationId);
+    let fail!: (error: Error) => void;
+    minVersionGate = new Promise<void>((_resolve, reject) => (fail = reject));
+    const first = await t.app.services.transitKeys.startRewrap(caller, organizationId);
+    // Every ciphertext has moved and the organization refuses old ones, but the key does
+    // not yet: the job says FINALIZING, not COMPLETED.
+    for (let i = 0; (await status(tenant)).latestRewrapJob.status !== "FINALIZING"; i++) {
+      if (i > 400) throw new Error("the job never reached FINALIZING");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await status(tenant)).toMatchObject({
+      minDecryptionVersion: 1,
+      ciphertextsByVersion: [{ keyVersion: 2, count: 3 }],
+    });
+    fail(new TransitUnavailableError("Vault is unavailable (test)"));
+    await expect(first.done).rejects.toBeInstanceOf(TransitUnavailableError);
+    minVersionGate = null;
+    expect(await status(tenant)).toMatchObject({
+      minDecryptionVersion: 1,
+      latestRewrapJob: { status: "FAILED", lastError: expect.stringMatching(/unavailable/) },
+    });
+    // Run again: it goes straight to raising the key's minimum, and completes once.
+    const resumed = await t.app.services.transitKeys.startRewrap(caller, organizationId);
+    expect(resumed.job).toMatchObject({ id: first.job.id, status: "FINALIZING" });
+    await resumed.done;
+    expect(await status(tenant)).toMatchObject({
+      minDecryptionVersion: 2,
+      latestRewrapJob: { status: "COMPLETED", total: 3, rewrapped: 3, lastError: null },
+    });
+    const types = await t.database.admin<{ type: string }>(
+      `SELECT type FROM events WHERE stream_id = $1 ORDER BY position`,
+      [`transit-key-${organizationId}`],
+    );
+    expect(types.map((r) => r.type)).toEqual([
+      "TransitKeyRotated",
+      "SecretsRewrapStarted",
+      "TransitKeyMinimumRaised",
+      "SecretsRewrapCompleted",
+    ]);
     await allDecrypt(tenant);
   });
 

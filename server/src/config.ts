@@ -58,6 +58,7 @@ const schema = z.object({
   RATE_LIMIT_RESOLUTIONS_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
   COFFER_ROLE: z.enum(["all", "api", "worker"]).default("all"),
   WEBHOOK_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  REWRAP_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
 });
 
 /** Vault authentication: one of a token, a token file (re-read when it changes), AppRole. */
@@ -116,6 +117,7 @@ export type Config = {
   rateLimits: { signInsPerMinute: number; resolutionsPerMinute: number };
   /** How long a replica's claim on a webhook subscription lasts unless renewed. */
   webhooks: { leaseMs: number };
+  rewrap: { leaseMs: number };
 };
 
 export class ConfigError extends Error {
@@ -189,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       resolutionsPerMinute: c.RATE_LIMIT_RESOLUTIONS_PER_MINUTE,
     },
     webhooks: { leaseMs: c.WEBHOOK_LEASE_MS },
+    rewrap: { leaseMs: c.REWRAP_LEASE_MS },
   };
 }
 

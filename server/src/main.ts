@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
@@ -12,6 +12,7 @@ import { applyMigrations, ensureAppLogin, ensureDatabase, withDatabase } from ".
 import { createHttpServer } from "./http/httpServer.ts";
 import { createMetrics } from "./ops/metrics.ts";
 import { createDispatcher } from "./webhooks/dispatcher.ts";
+import { createRewrapRunner } from "./secrets/rewrapRunner.ts";
 import { registerWebhookLag } from "./webhooks/lagGauge.ts";
 import { createTransit } from "./transit/createTransit.ts";
 import { instrumentedTransit } from "./transit/instrumentedTransit.ts";
@@ -67,21 +68,36 @@ async function main(): Promise<void> {
       dynamic: awsDynamicCredentials({ db, assumeRole }),
       sessionTtlMs: config.session.ttlMs,
       secureCookie: config.session.secureCookie,
+      tuning: { rewrapLeaseMs: config.rewrap.leaseMs },
+      runsJobs,
     });
   }
-  // Every background timer lives here (webhook delivery is the only one; see README,
-  // "Scaling out"); the others in server/src are per process by nature (Vault token
-  // renewal, the rate limiter's idempotent sweep of expired rows).
+  // Every background timer lives here (webhook delivery, and the sweep that resumes re-wrap
+  // jobs whose runner died; see README, "Scaling out"); the others in server/src are per
+  // process by nature (Vault token renewal, the rate limiter's idempotent sweep of expired rows).
   if (runsJobs) {
+    const jobTransit = app?.transit ?? instrumentedTransit(transit.transit, metrics);
     const dispatcher = createDispatcher({
       db,
-      transit: app?.transit ?? instrumentedTransit(transit.transit, metrics),
+      transit: jobTransit,
       logger,
       leaseMs: config.webhooks.leaseMs,
     });
     dispatcher.start();
     shutdown.unshift(() => dispatcher.stop());
     registerWebhookLag(metrics.registry, db);
+    const rewrap =
+      app?.services.rewrapRunner ??
+      createRewrapRunner({
+        db,
+        clock: () => new Date(),
+        newId: randomUUID,
+        transit: jobTransit,
+        logger,
+        leaseMs: config.rewrap.leaseMs,
+      });
+    rewrap.start();
+    shutdown.unshift(() => rewrap.stop());
   }
   const consoleHandle =
     app && config.console.enabled

@@ -23,7 +23,9 @@ export function createApp(options: {
   /** Credentials minted at resolution time (AWS role assumption); none when omitted. */
   dynamic?: DynamicCredentials;
   /** Knobs with production defaults that tests turn down (version retention, batch sizes). */
-  tuning?: { keepVersions?: number; rewrapBatchSize?: number };
+  tuning?: { keepVersions?: number; rewrapBatchSize?: number; rewrapLeaseMs?: number };
+  /** False in an `api` replica (COFFER_ROLE): background jobs are a worker's. */
+  runsJobs?: boolean;
   /** Per-minute limits; generous defaults. With `store`, counted in PostgreSQL across replicas. */
   rateLimits?: RateLimitOptions;
   metrics?: Metrics;
@@ -48,6 +50,7 @@ export function createApp(options: {
     limits,
     metrics,
     ...options.tuning,
+    runsJobs: options.runsJobs ?? true,
     publicUrl: options.publicUrl ?? (() => "http://127.0.0.1:4000"),
     oauthAllowLoopbackHttp: options.oauthAllowLoopbackHttp ?? false,
     webhooksAllowLoopbackHttp: options.webhooksAllowLoopbackHttp ?? false,

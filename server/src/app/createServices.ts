@@ -4,6 +4,7 @@ import { secretService } from "../secrets/secretService.ts";
 import type { Transit } from "../transit/Transit.ts";
 import type { Logger } from "../logger.ts";
 import { transitKeyService } from "../secrets/transitKeyService.ts";
+import { createRewrapRunner } from "../secrets/rewrapRunner.ts";
 import { noDynamicCredentials, type DynamicCredentials } from "../resolution/dynamicCredentials.ts";
 import { resolutionService, type ResolutionService } from "../resolution/resolutionService.ts";
 import { createUsageLog } from "../resolution/usageLog.ts";
@@ -29,17 +30,29 @@ export function createServices(
     oauthAllowLoopbackHttp?: boolean | undefined;
     webhooksAllowLoopbackHttp?: boolean | undefined;
     rewrapBatchSize?: number | undefined;
+    /** How long a re-wrap runner's lease lasts unless renewed (30 s by default). */
+    rewrapLeaseMs?: number | undefined;
+    /** False in an `api` replica: re-wrap jobs wait for a worker's sweep. */
+    runsJobs?: boolean | undefined;
     limits: RateLimits;
     /** Group commit of usage events: at most this many per statement (default 256). */
     usageBatch?: number | undefined;
     metrics: Pick<Metrics, "resolutions" | "resolvedValues">;
   },
 ) {
+  const rewrapRunner = createRewrapRunner({
+    ...deps,
+    transit: options.transit,
+    logger: options.logger,
+    batchSize: options.rewrapBatchSize,
+    leaseMs: options.rewrapLeaseMs,
+  });
   const transitKeys = transitKeyService({
     ...deps,
     transit: options.transit,
     logger: options.logger,
-    ...(options.rewrapBatchSize ? { rewrapBatchSize: options.rewrapBatchSize } : {}),
+    runner: rewrapRunner,
+    runsJobs: options.runsJobs ?? true,
   });
   const oauth = oauthService({
     ...deps,
@@ -51,6 +64,7 @@ export function createServices(
   return {
     usage,
     transitKeys,
+    rewrapRunner,
     webhooks: webhookService({
       ...deps,
       transit: options.transit,

@@ -70,9 +70,10 @@ async function project(tx: Tx, event: StoredEvent): Promise<void> {
       return;
     case "transit-key": {
       const e = event as unknown as TransitKeyEvent;
-      if (e.type === "SecretsRewrapCompleted") {
-        await tx.organization.update({
-          where: { id },
+      // Logs written before TransitKeyMinimumRaised existed raise it at completion.
+      if (e.type === "TransitKeyMinimumRaised" || e.type === "SecretsRewrapCompleted") {
+        await tx.organization.updateMany({
+          where: { id, transitMinVersion: { lt: e.data.minDecryptionVersion } },
           data: { transitMinVersion: e.data.minDecryptionVersion },
         });
       }

@@ -1,4 +1,6 @@
 import type { Db, Tx } from "../db/database.ts";
+import { Prisma } from "../generated/prisma/client.ts";
+import type { RewrapLease } from "./rewrapLease.ts";
 import type { Transit } from "../transit/Transit.ts";
 
 /**
@@ -39,11 +41,17 @@ export async function countStaleSealed(
 /**
  * Re-wraps every sealed value below `target`, in batches, each written back only where the
  * row still holds the ciphertext that was read (a token refreshed meanwhile is already
- * newer and is left alone). Returns how many were moved.
+ * newer and is left alone), and only while `lease` is held. Returns how many were moved.
  */
 export async function rewrapSealed(
   deps: { db: Db; transit: Transit },
-  input: { organizationId: string; keyName: string; target: number; batchSize: number },
+  input: {
+    organizationId: string;
+    keyName: string;
+    target: number;
+    batchSize: number;
+    lease: RewrapLease;
+  },
 ): Promise<number> {
   let moved = 0;
   for (const { table, column } of SEALED_COLUMNS) {
@@ -54,18 +62,22 @@ export async function rewrapSealed(
     );
     for (let start = 0; start < rows.length; start += input.batchSize) {
       const batch = rows.slice(start, start + input.batchSize);
+      input.lease.check();
       const fresh = await deps.transit.rewrap(
         input.keyName,
         batch.map((r) => r.ciphertext),
       );
-      moved += await deps.db.$executeRawUnsafe(
-        `UPDATE ${table} AS t SET ${column} = u.fresh
-         FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, old, fresh)
-         WHERE t.id = u.id AND t.${column} = u.old`,
-        batch.map((r) => r.id),
-        batch.map((r) => r.ciphertext),
-        fresh,
+      const written = await input.lease.fenced<{ held: number; moved: number }>(
+        deps.db,
+        (lease) => Prisma.sql`
+          WITH ${lease}, moved AS (
+            UPDATE ${Prisma.raw(table)} AS t SET ${Prisma.raw(column)} = u.fresh
+            FROM unnest(${batch.map((r) => r.id)}::uuid[], ${batch.map((r) => r.ciphertext)}::text[], ${fresh}::text[]) AS u(id, old, fresh), lease
+            WHERE t.id = u.id AND t.${Prisma.raw(column)} = u.old
+            RETURNING 1)
+          SELECT (SELECT count(*) FROM lease)::int AS held, (SELECT count(*) FROM moved)::int AS moved`,
       );
+      moved += written.moved;
     }
   }
   return moved;

@@ -1,31 +1,30 @@
 import type { Caller, CoreDeps } from "../CoreDeps.ts";
-import { countStaleSealed, rewrapSealed } from "./sealedCiphertexts.ts";
 import { requireOrgAccess } from "../authz/access.ts";
 import type { Tx } from "../db/database.ts";
 import { transitKeyStream, type TransitKeyEvent } from "../domain/transitKey/events.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
-import { appendToStream, lockChain } from "../eventstore/append.ts";
+import { appendToStream } from "../eventstore/append.ts";
 import { oneTransaction } from "../eventstore/executeCommand.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
 import type { Logger } from "../logger.ts";
-import { ciphertextKeyVersion, organizationKeyName, type Transit } from "../transit/Transit.ts";
+import { organizationKeyName, type Transit } from "../transit/Transit.ts";
+import { isUniqueViolation } from "../errors/prismaErrors.ts";
+import type { RewrapRunner } from "./rewrapRunner.ts";
 
 /**
- * Key rotation and re-wrap. Re-wrapping moves every stored ciphertext of an organization
- * to the newest key version through the transit engine's `rewrap` (Coffer never sees the
- * plaintext), in batches, each row updated only if it still holds the ciphertext that was
- * re-wrapped. It is idempotent and resumable: a job that died half-way is picked up by the
- * next `startRewrap`, which continues from whatever is still on an old version. Only when
- * nothing old is left is the organization's minimum key version raised, under its chain
- * lock so that no secret write can slip an old ciphertext in; the transit key's minimum
- * decryption version follows once that has committed.
+ * Key rotation and re-wrap. `startRewrap` opens (or reopens) the organization's job for
+ * the newest key version; the job itself runs in secrets/rewrapRunner.ts — here at once
+ * when this process runs jobs, else on a worker replica's next sweep.
  */
 export function transitKeyService(
-  deps: CoreDeps & { transit: Transit; logger: Logger; rewrapBatchSize?: number },
+  deps: CoreDeps & {
+    transit: Transit;
+    logger: Logger;
+    runner: RewrapRunner;
+    /** False in an `api` replica (COFFER_ROLE): a worker's sweep picks the job up. */
+    runsJobs: boolean;
+  },
 ) {
-  const batchSize = deps.rewrapBatchSize ?? 500;
-  const running = new Map<string, Promise<void>>();
-
   const record = (
     tx: Tx,
     organizationId: string,
@@ -52,124 +51,62 @@ export function transitKeyService(
     });
   }
 
-  async function run(
-    jobId: string,
-    organizationId: string,
-    target: number,
-    metadata: EventMetadata,
-  ): Promise<void> {
+  /** The open job for `target`, reopened when it had failed; a new one (and its event) if none. */
+  async function openJob(caller: Caller, organizationId: string, target: number) {
     const keyName = organizationKeyName(organizationId);
-    try {
-      // Keyset pages over (secret_id, version); the next page is read while this one is
-      // written back, so the database and the transit engine work at the same time.
-      type Row = { secret_id: string; version: number; ciphertext: string };
-      const page = (after: Row | null) =>
-        deps.db.$queryRaw<Row[]>`
-          SELECT secret_id::text AS secret_id, version, ciphertext FROM secret_versions
-          WHERE organization_id = ${organizationId}::uuid AND ciphertext IS NOT NULL AND key_version < ${target}
-            AND (secret_id, version) > (${after?.secret_id ?? "00000000-0000-0000-0000-000000000000"}::uuid, ${after?.version ?? 0})
-          ORDER BY secret_id, version LIMIT ${batchSize}`;
-      // Compare-and-set: a row changed meanwhile (pruned, re-wrapped elsewhere) is left alone.
-      // The rows and the job's progress move in one statement (atomic on its own), so a
-      // process killed mid-way cannot leave the progress behind what was really re-wrapped.
-      const store = async (batch: Row[], fresh: string[]) => {
-        await deps.db.$executeRaw`
-          WITH moved AS (
-            UPDATE secret_versions AS v SET ciphertext = u.fresh, key_version = u.key_version
-            FROM unnest(${batch.map((b) => b.secret_id)}::uuid[], ${batch.map((b) => b.version)}::int[], ${batch.map((b) => b.ciphertext)}::text[], ${fresh}::text[], ${fresh.map(ciphertextKeyVersion)}::int[])
-              AS u(secret_id, version, old, fresh, key_version)
-            WHERE v.secret_id = u.secret_id AND v.version = u.version AND v.ciphertext = u.old
-            RETURNING 1)
-          UPDATE rewrap_jobs SET rewrapped = rewrapped + (SELECT count(*) FROM moved), updated_at = ${deps.clock()}
-          WHERE id = ${jobId}::uuid`;
-      };
-      // A two-stage pipeline: while one batch is written back (database), the next is read
-      // and re-wrapped (transit engine).
-      let batch = await page(null);
-      let writing: Promise<void> = Promise.resolve();
-      while (batch.length > 0) {
-        const next = Promise.all([
-          deps.transit.rewrap(
-            keyName,
-            batch.map((b) => b.ciphertext),
-          ),
-          page(batch[batch.length - 1]!),
-        ]);
-        // The batch being written finishes (or fails) before anything else is decided, so a
-        // failure of the next step leaves the job's progress exact.
-        const [settledWrite, settledNext] = await Promise.allSettled([writing, next]);
-        if (settledWrite.status === "rejected") throw settledWrite.reason;
-        if (settledNext.status === "rejected") throw settledNext.reason;
-        const [fresh, following] = settledNext.value;
-        writing = store(batch, fresh);
-        writing.catch(() => undefined); // awaited below; this only keeps a failure from going unhandled meanwhile
-        batch = following;
-      }
-      await writing;
-      // The organization's other ciphertexts (OAuth secrets and tokens, webhook keys): few.
-      await rewrapSealed(deps, { organizationId, keyName, target, batchSize });
-      await deps.db.$transaction(
-        async (tx) => {
-          await lockChain(tx, organizationId);
-          // Re-checked under the lock: a write that encrypted before the rotation may have landed.
-          if (
-            (await tx.secretVersion.count({
-              where: { organizationId, ciphertext: { not: null }, keyVersion: { lt: target } },
-            })) > 0 ||
-            (await countStaleSealed(tx, organizationId, target)) > 0
-          ) {
-            throw new Error("old ciphertexts appeared during the re-wrap; run it again");
-          }
-          await tx.organization.update({
-            where: { id: organizationId },
-            data: { transitMinVersion: target },
-          });
-          const job = await tx.rewrapJob.findUniqueOrThrow({ where: { id: jobId } });
-          await tx.rewrapJob.update({
-            where: { id: jobId },
-            data: {
-              status: "COMPLETED",
-              rewrapped: job.total,
-              finishedAt: deps.clock(),
-              updatedAt: deps.clock(),
-              lastError: null,
-            },
-          });
-          await record(
-            tx,
-            organizationId,
-            {
-              type: "SecretsRewrapCompleted",
-              data: {
-                jobId,
-                keyName,
-                targetKeyVersion: target,
-                rewrapped: job.total,
-                minDecryptionVersion: target,
-              },
-            },
-            metadata,
-          );
-        },
-        { maxWait: 5_000, timeout: 30_000 },
-      );
-      // After the commit, not under the chain lock: the organization's minimum, raised above
-      // under the lock, already refuses old ciphertexts from writers. A transit call made
-      // while holding the lock could wait for a pooled connection (the embedded keyring is
-      // in this database) that writers queued on the lock are holding. If this fails, the
-      // job is marked FAILED below and running it again raises the minimum.
-      await deps.transit.setMinDecryptionVersion(keyName, target);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      deps.logger.warn(
-        { jobId, organizationId, err: message },
-        "re-wrap stopped; run it again to resume",
-      );
-      await deps.db.rewrapJob.update({
-        where: { id: jobId },
-        data: { status: "FAILED", lastError: message.slice(0, 500), updatedAt: deps.clock() },
+    const now = deps.clock();
+    const existing = await deps.db.rewrapJob.findFirst({
+      where: { organizationId, targetKeyVersion: target, status: { not: "COMPLETED" } },
+    });
+    if (existing) {
+      if (existing.status !== "FAILED") return existing;
+      // Reopened where it stopped: FINALIZING when the organization's minimum is already up.
+      const organization = await deps.db.organization.findUniqueOrThrow({
+        where: { id: organizationId },
       });
-      throw error;
+      // A concurrent start may have reopened it first: the same job either way.
+      await deps.db.rewrapJob.updateMany({
+        where: { id: existing.id, status: "FAILED" },
+        data: {
+          status: organization.transitMinVersion >= target ? "FINALIZING" : "RUNNING",
+          lastError: null,
+          updatedAt: now,
+        },
+      });
+      return deps.db.rewrapJob.findUniqueOrThrow({ where: { id: existing.id } });
+    }
+    const total = await remaining(organizationId, target);
+    try {
+      return await deps.db.$transaction(async (tx) => {
+        const created = await tx.rewrapJob.create({
+          data: {
+            id: deps.newId(),
+            organizationId,
+            targetKeyVersion: target,
+            status: "RUNNING",
+            total,
+            rewrapped: 0,
+            startedAt: now,
+            updatedAt: now,
+          },
+        });
+        await record(
+          tx,
+          organizationId,
+          {
+            type: "SecretsRewrapStarted",
+            data: { jobId: created.id, keyName, targetKeyVersion: target, total },
+          },
+          caller.metadata,
+        );
+        return created;
+      });
+    } catch (error) {
+      // Two starts at once: the unique index on open jobs let one create it; share that one.
+      if (!isUniqueViolation(error)) throw error;
+      return deps.db.rewrapJob.findFirstOrThrow({
+        where: { organizationId, targetKeyVersion: target, status: { not: "COMPLETED" } },
+      });
     }
   }
 
@@ -196,57 +133,17 @@ export function transitKeyService(
 
     /**
      * Starts (or resumes) moving every ciphertext to the newest key version and returns
-     * the job at once; `done` settles when it finishes. Organization OWNER only.
+     * the job at once; `done` settles when this process is done with it (at once when a
+     * worker replica, or another live runner, has it). Organization OWNER only.
      */
     async startRewrap(caller: Caller, organizationId: string) {
       await requireOwner(caller, organizationId, "Re-wrapping secrets");
       const keyName = organizationKeyName(organizationId);
       const info = await deps.transit.readKey(keyName);
       if (!info) throw new ForbiddenError("This organization has no transit key");
-      const target = info.latestVersion;
-      const existing = await deps.db.rewrapJob.findFirst({
-        where: { organizationId, targetKeyVersion: target, status: { in: ["RUNNING", "FAILED"] } },
-        orderBy: { startedAt: "desc" },
-      });
-      const now = deps.clock();
-      const total = await remaining(organizationId, target);
-      const job = existing
-        ? await deps.db.rewrapJob.update({
-            where: { id: existing.id },
-            data: { status: "RUNNING", lastError: null, updatedAt: now },
-          })
-        : await deps.db.$transaction(async (tx) => {
-            const created = await tx.rewrapJob.create({
-              data: {
-                id: deps.newId(),
-                organizationId,
-                targetKeyVersion: target,
-                status: "RUNNING",
-                total,
-                rewrapped: 0,
-                startedAt: now,
-                updatedAt: now,
-              },
-            });
-            await record(
-              tx,
-              organizationId,
-              {
-                type: "SecretsRewrapStarted",
-                data: { jobId: created.id, keyName, targetKeyVersion: target, total },
-              },
-              caller.metadata,
-            );
-            return created;
-          });
-      let done = running.get(organizationId);
-      if (!done) {
-        done = run(job.id, organizationId, target, caller.metadata).finally(() =>
-          running.delete(organizationId),
-        );
-        running.set(organizationId, done);
-        done.catch(() => undefined); // recorded on the job; the caller may await `done` to see it
-      }
+      const job = await openJob(caller, organizationId, info.latestVersion);
+      const done = deps.runsJobs ? deps.runner.run(job.id, caller.metadata) : Promise.resolve();
+      done.catch(() => undefined); // recorded on the job; the caller may await `done` to see it
       return { job, done };
     },
 

@@ -59,6 +59,7 @@ const KNOWN_TYPES = [
   "TransitKeyRotated",
   "SecretsRewrapStarted",
   "SecretsRewrapCompleted",
+  "TransitKeyMinimumRaised",
 ];
 
 type Form = { types: string; actorId: string; streamId: string; since: string; until: string };

@@ -9,6 +9,12 @@ export type TransitKeyEvent =
       data: { jobId: string; keyName: string; targetKeyVersion: number; total: number };
     }
   | {
+      /** Nothing is left below the version: the organization refuses older ciphertexts. */
+      type: "TransitKeyMinimumRaised";
+      data: { jobId: string; keyName: string; minDecryptionVersion: number };
+    }
+  | {
+      /** The transit key refuses older versions too; the job is over. */
       type: "SecretsRewrapCompleted";
       data: {
         jobId: string;

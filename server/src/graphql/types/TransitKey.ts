@@ -10,7 +10,8 @@ export const RewrapJobRef = builder.objectRef<RewrapJob>("RewrapJob").implement(
   fields: (t) => ({
     id: t.exposeID("id"),
     status: t.exposeString("status", {
-      description: "RUNNING, COMPLETED or FAILED (run rewrapSecrets again to resume)",
+      description:
+        "RUNNING, FINALIZING (nothing old is left; the key's minimum version is being raised), COMPLETED (the key refuses older versions) or FAILED (run rewrapSecrets again to resume)",
     }),
     targetKeyVersion: t.exposeInt("targetKeyVersion"),
     total: t.exposeInt("total"),
