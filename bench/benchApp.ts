@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import pg from "pg";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +34,8 @@ export async function startBenchApp(
     rateLimits?: { signInsPerMinute: number; resolutionsPerMinute: number };
     /** The app's logger; silent unless given. */
     logger?: Logger;
+    /** Count rate limits in PostgreSQL (rate_limits), shared by every replica. */
+    sharedRateLimits?: boolean;
   } = {},
 ) {
   const runDirectory = await mkdtemp(join(tmpdir(), "coffer-bench-"));
@@ -49,25 +52,13 @@ export async function startBenchApp(
   await applyMigrations(adminUrl);
   const login = { user: "coffer_bench_app", password: randomUUID() };
   await ensureAppLogin(adminUrl, login);
-  let statements = 0;
-  const db: Db = createPrismaClient(
-    withDatabase(server.adminUrl, "coffer_bench", login),
-    options.poolSize ?? 8,
-    () => statements++,
+  const appUrl = withDatabase(server.adminUrl, "coffer_bench", login);
+  const masterKey = randomBytes(32);
+  const { db, transit, app, stopApp, takeStatementCount } = await buildBenchApp(
+    appUrl,
+    masterKey,
+    options,
   );
-  // As main.ts runs it (transit/createTransit.ts): keyrings cached while subscribed.
-  const keyring = new PrismaKeyringStore(db, randomBytes(32));
-  const stopListening = await keyring.listen(withDatabase(server.adminUrl, "coffer_bench", login));
-  const transit = new LocalTransit(keyring);
-  const app = createApp({
-    db,
-    logger: options.logger ?? createLogger("silent"),
-    transit,
-    sessionTtlMs: 3_600_000,
-    secureCookie: false,
-    ...(options.tuning ? { tuning: options.tuning } : {}),
-    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
-  });
 
   const userId = randomUUID();
   const password = randomUUID();
@@ -95,6 +86,8 @@ export async function startBenchApp(
   return {
     /** Superuser URL of the throwaway database (for scratch tables the app login may not create). */
     adminUrl,
+    /** What another process needs to serve the same app on the same database (a replica). */
+    attach: { appUrl, masterKeyHex: masterKey.toString("hex") } satisfies BenchAttach,
     /** The PostgreSQL user the app connects as. */
     appLogin: login.user,
     db,
@@ -105,16 +98,68 @@ export async function startBenchApp(
     workspaceId,
     cookie: `coffer_session=${session.token}`,
     /** SQL statements sent since the last call. */
+    takeStatementCount,
+    async stop() {
+      await stopApp();
+      await server.stop();
+      await rm(runDirectory, { recursive: true, force: true });
+    },
+  };
+}
+
+export type BenchAttach = { appUrl: string; masterKeyHex: string };
+type BenchAppOptions = Parameters<typeof startBenchApp>[0] & {};
+
+/** Another replica of a bench app: the same database and keyring, its own process and pools. */
+export async function attachBenchApp(attach: BenchAttach, options: BenchAppOptions = {}) {
+  const built = await buildBenchApp(
+    attach.appUrl,
+    Buffer.from(attach.masterKeyHex, "hex"),
+    options,
+  );
+  return { db: built.db, app: built.app, stop: built.stopApp };
+}
+
+/** The app as main.ts builds it on `appUrl`: keyrings cached while subscribed to changes. */
+async function buildBenchApp(appUrl: string, masterKey: Buffer, options: BenchAppOptions) {
+  let statements = 0;
+  const db: Db = createPrismaClient(appUrl, options.poolSize ?? 8, () => statements++);
+  const keyring = new PrismaKeyringStore(db, masterKey);
+  const stopListening = await keyring.listen(appUrl);
+  const transit = new LocalTransit(keyring);
+  // With a shared store, as main.ts runs every `api` replica: counters in PostgreSQL.
+  const rateLimitStore = options.sharedRateLimits
+    ? new pg.Pool({ connectionString: appUrl, max: 4 })
+    : undefined;
+  const app = createApp({
+    db,
+    logger: options.logger ?? createLogger("silent"),
+    transit,
+    sessionTtlMs: 3_600_000,
+    secureCookie: false,
+    ...(options.tuning ? { tuning: options.tuning } : {}),
+    ...(options.rateLimits
+      ? {
+          rateLimits: {
+            ...options.rateLimits,
+            ...(rateLimitStore ? { store: rateLimitStore } : {}),
+          },
+        }
+      : {}),
+  });
+  return {
+    db,
+    transit,
+    app,
     takeStatementCount() {
       const n = statements;
       statements = 0;
       return n;
     },
-    async stop() {
+    async stopApp() {
       await stopListening();
+      await rateLimitStore?.end();
       await db.$disconnect();
-      await server.stop();
-      await rm(runDirectory, { recursive: true, force: true });
     },
   };
 }

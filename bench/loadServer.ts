@@ -1,6 +1,8 @@
 // The server half of bench/load.ts, run by it as a child process (see load.ts for why):
 // a throwaway embedded PostgreSQL, the real app and the real HTTP server on 127.0.0.1,
 // a workspace with SECRETS secrets and an API token. It talks to its parent over IPC only.
+// With `--attach <json>` (what the first server's "ready" carried) it is another replica:
+// the same database and keyring, its own app, pools and HTTP server, nothing seeded.
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -11,7 +13,7 @@ import { usageStream } from "../server/src/domain/usage/events.ts";
 import { verifyChain } from "../server/src/eventstore/verifyChain.ts";
 import { createHttpServer } from "../server/src/http/httpServer.ts";
 import { createLogger } from "../server/src/logger.ts";
-import { startBenchApp } from "./benchApp.ts";
+import { attachBenchApp, startBenchApp, type BenchAttach } from "./benchApp.ts";
 
 export type Memory = { rss: number; heapUsed: number; heapTotal: number };
 
@@ -23,7 +25,14 @@ export type ServerMessage =
       workspaceId: string;
       secretNames: string[];
       memory: Memory;
+      /** For more replicas on the same database (the first server only). */
+      attach?: BenchAttach;
     }
+  /** Another replica (`--attach`) listens. */
+  | { type: "replica-ready"; origin: string }
+  | { type: "marked" }
+  /** CPU time (user + system) since the last "mark", in ms. */
+  | { type: "cpu"; cpuMs: number }
   | {
       type: "report";
       memoryAfter: Memory;
@@ -33,8 +42,6 @@ export type ServerMessage =
       usageEvents: { resolved: number; failed: number };
       /** Versions added to the seeded secrets since they were created. */
       rotations: number;
-      /** CPU time of the server process (user + system) since "ready", in ms. */
-      cpuMs: number;
       /**
        * The app's PostgreSQL sessions, sampled every SAMPLE_MS on a separate connection:
        * on average, how many ran a statement, how many of those waited for a lock (the
@@ -51,7 +58,12 @@ export type ServerMessage =
       eventLoopDelay: { p50: number; p99: number; max: number };
     };
 
-export type ParentMessage = { type: "report" } | { type: "stop" };
+export type ParentMessage =
+  | { type: "report" }
+  | { type: "stop" }
+  /** Starts counting CPU (answered by "marked") and, on "cpu", answers what was spent. */
+  | { type: "mark" }
+  | { type: "cpu" };
 
 /** Pool size of main.ts's Prisma client, so the server is sized as `npm start` sizes it. */
 const POOL_SIZE = 10;
@@ -60,6 +72,8 @@ const LOOP_SAMPLE_MS = 10;
 const SAMPLE_MS = 200;
 
 const secretCount = Number(process.argv[2] ?? 50);
+const attachTo =
+  process.argv[3] === "--attach" ? (JSON.parse(process.argv[4]!) as BenchAttach) : null;
 
 function memory(): Memory {
   const { rss, heapUsed, heapTotal } = process.memoryUsage();
@@ -70,16 +84,64 @@ function send(message: ServerMessage): void {
   process.send!(message);
 }
 
+/** Serves one more replica of the first server's app until told to stop. */
+async function replica(attach: BenchAttach): Promise<void> {
+  const logger = createLogger("error", pino.destination(2));
+  const bench = await attachBenchApp(attach, {
+    poolSize: POOL_SIZE,
+    logger,
+    rateLimits: RATE_LIMITS,
+    sharedRateLimits: true,
+  });
+  const server = createHttpServer({
+    yoga: bench.app.yoga,
+    db: bench.db,
+    logger,
+    metrics: bench.app.metrics,
+  });
+  const stop = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await bench.stop();
+    process.exit(0);
+  };
+  process.on("disconnect", () => void stop());
+  process.on("SIGTERM", () => void stop());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  global.gc?.();
+  let cpuAt = process.cpuUsage();
+  process.on("message", (message: ParentMessage) => {
+    if (message.type === "stop") return void stop();
+    if (message.type === "mark") {
+      cpuAt = process.cpuUsage();
+      return send({ type: "marked" });
+    }
+    if (message.type === "cpu") {
+      const cpu = process.cpuUsage(cpuAt);
+      return send({ type: "cpu", cpuMs: (cpu.user + cpu.system) / 1000 });
+    }
+  });
+  send({ type: "replica-ready", origin: `http://127.0.0.1:${port}` });
+}
+
+/**
+ * The defaults (1200 resolutions a minute per token) would turn most of the load into
+ * RateLimitedError answers; the limiter itself still runs on every resolution, counting in
+ * PostgreSQL as every `api` replica of main.ts does.
+ */
+const RATE_LIMITS = { signInsPerMinute: 10, resolutionsPerMinute: 1_000_000_000 };
+
 async function main(): Promise<void> {
   if (!process.send) throw new Error("bench/loadServer.ts is started by bench/load.ts");
+  if (attachTo) return replica(attachTo);
   // Unexpected errors (500s, masked resolver errors) go to stderr, where the parent shows them.
   const logger = createLogger("error", pino.destination(2));
   const bench = await startBenchApp({
     poolSize: POOL_SIZE,
     logger,
-    // The defaults (1200 resolutions a minute per token) would turn most of the load into
-    // RateLimitedError answers; the limiter itself still runs on every resolution.
-    rateLimits: { signInsPerMinute: 10, resolutionsPerMinute: 1_000_000_000 },
+    rateLimits: RATE_LIMITS,
+    sharedRateLimits: true,
   });
   const server = createHttpServer({
     yoga: bench.app.yoga,
@@ -123,7 +185,7 @@ async function main(): Promise<void> {
     global.gc?.();
     const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
     loopDelay.enable();
-    const cpuAtReady = process.cpuUsage();
+    let cpuAtMark = process.cpuUsage();
     const sessions = { active: 0, waitingForLock: 0, idleInTransaction: 0, samples: 0 };
     const monitor = new pg.Client({ connectionString: bench.adminUrl });
     await monitor.connect();
@@ -151,12 +213,20 @@ async function main(): Promise<void> {
       workspaceId: encodeGlobalID("Workspace", bench.workspaceId),
       secretNames,
       memory: memory(),
+      attach: bench.attach,
     });
 
     process.on("message", (message: ParentMessage) => {
       if (message.type === "stop") return void stop();
+      if (message.type === "mark") {
+        cpuAtMark = process.cpuUsage();
+        return send({ type: "marked" });
+      }
+      if (message.type === "cpu") {
+        const cpu = process.cpuUsage(cpuAtMark);
+        return send({ type: "cpu", cpuMs: (cpu.user + cpu.system) / 1000 });
+      }
       void (async () => {
-        const cpu = process.cpuUsage(cpuAtReady);
         loopDelay.disable();
         clearInterval(sampler);
         await monitor.end();
@@ -186,7 +256,6 @@ async function main(): Promise<void> {
               },
           usageEvents: { resolved: Number(usage!.resolved), failed: Number(usage!.failed) },
           rotations: Number(versions!.rotations ?? 0),
-          cpuMs: (cpu.user + cpu.system) / 1000,
           sessions: {
             active: sessions.active / Math.max(1, sessions.samples),
             waitingForLock: sessions.waitingForLock / Math.max(1, sessions.samples),
