@@ -1,5 +1,6 @@
 // A bounded load test over loopback HTTP:
 //   npx tsx bench/load.ts [--clients 200] [--seconds 60] [--secrets 50] [--replicas 1]
+//                         [--cpu-prof <dir>]   (V8 CPU profiles of the servers, written at exit)
 // N concurrent clients, each looping over a weighted mix of resolveSecrets (most), a page
 // of the workspace's secrets, and rotateSecret (few), with one API token, for S seconds.
 // Prints requests/s and latency percentiles per operation, errors by kind, the server's
@@ -55,6 +56,7 @@ function options() {
       seconds: { type: "string", default: "60" },
       secrets: { type: "string", default: "50" },
       replicas: { type: "string", default: "1" },
+      "cpu-prof": { type: "string" },
     },
     strict: true,
   });
@@ -71,6 +73,7 @@ function options() {
     seconds: positive("seconds", values.seconds),
     secrets,
     replicas: positive("replicas", values.replicas),
+    cpuProfileDir: values["cpu-prof"],
   };
 }
 
@@ -242,10 +245,15 @@ const formatMemory = (m: Memory) =>
   `RSS ${mib(m.rss)}, heap used ${mib(m.heapUsed)} of ${mib(m.heapTotal)}`;
 
 /** One server child process (bench/loadServer.ts) and its IPC messages, taken in order. */
-function forkServer(args: string[]) {
+function forkServer(args: string[], cpuProfileDir: string | undefined) {
   const child = fork(path.join(import.meta.dirname, "loadServer.ts"), args, {
     cwd: path.resolve(import.meta.dirname, ".."),
-    execArgv: ["--import", "tsx", "--expose-gc"],
+    execArgv: [
+      "--import",
+      "tsx",
+      "--expose-gc",
+      ...(cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : []),
+    ],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const messages: ServerMessage[] = [];
@@ -294,10 +302,10 @@ type Server = ReturnType<typeof forkServer>;
 type Phase = { replicas: number; elapsed: number; total: number; cpuMs: number[] };
 
 async function main(): Promise<number> {
-  const { clients, seconds, secrets, replicas } = options();
+  const { clients, seconds, secrets, replicas, cpuProfileDir } = options();
   const out = (line = "") => process.stdout.write(`${line}\n`);
 
-  const servers: Server[] = [forkServer([String(secrets)])];
+  const servers: Server[] = [forkServer([String(secrets)], cpuProfileDir)];
   // Whatever happens, the run ends: the load phases, the drain and the checks get this long.
   const phases = replicas > 1 ? [1, replicas] : [1];
   const hardDeadline = setTimeout(
@@ -316,7 +324,10 @@ async function main(): Promise<number> {
     const ready = await primary.next("ready", 120_000);
     const origins = [ready.origin];
     for (let i = 1; i < replicas; i++) {
-      const replica = forkServer([String(secrets), "--attach", JSON.stringify(ready.attach)]);
+      const replica = forkServer(
+        [String(secrets), "--attach", JSON.stringify(ready.attach)],
+        cpuProfileDir,
+      );
       servers.push(replica);
       origins.push((await replica.next("replica-ready", 120_000)).origin);
     }

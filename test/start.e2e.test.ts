@@ -65,8 +65,7 @@ async function start(pgPort: number): Promise<Started> {
       throw new Error(`npm start did not become ready:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  // First-run creation happens right after "ready"; give it a moment to print.
-  await new Promise((r) => setTimeout(r, 1500));
+  // No wait after "ready": the first-run owner exists and its login is printed by then.
   return { child, output: () => output, origin: `http://127.0.0.1:${port}` };
 }
 

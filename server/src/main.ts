@@ -114,20 +114,18 @@ async function main(): Promise<void> {
         ),
     );
   }
+  // The first-run owner exists before anything says "ready": signing in the moment
+  // /readyz answers, or the log says so, must work.
+  const firstRun = app
+    ? await ensureFirstRun({ ...app.deps, transit: transit.transit }, config.firstRun)
+    : undefined;
   const server = createHttpServer({ yoga: app?.yoga, db, logger, console: consoleHandle, metrics });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
+  if (firstRun) printFirstRunLogin(origin, firstRun);
   logger.info({ origin, role: config.role, ms: Date.now() - started }, "Coffer is ready");
-
-  if (app) {
-    const firstRun = await ensureFirstRun(
-      { ...app.deps, transit: transit.transit },
-      config.firstRun,
-    );
-    if (firstRun) printFirstRunLogin(origin, firstRun);
-  }
 
   let stopping = false;
   const stop = async (signal: string) => {
