@@ -899,3 +899,82 @@ describe("tenant-isolation matrix", () => {
     }
   });
 });
+
+// ----------------------------------------------------------------- garbage ids
+
+/**
+ * Ids no client should send — not base64, an unknown type, another type's id, a local part
+ * that is not a UUID, a bare UUID that is not one — and that each root field must answer
+ * exactly as it answers an id that does not exist: never an internal error, never a stack
+ * trace in the log.
+ */
+const GARBAGE: Record<string, (typename: string) => string> = {
+  "not base64": () => "%%% not base64 %%%",
+  "an unknown type": () => encodeGlobalID("NoSuchType", randomUUID()),
+  "another type's id": (typename) =>
+    encodeGlobalID(typename === "Secret" ? "Workspace" : "Secret", randomUUID()),
+  "a local part that is not a UUID": (typename) => encodeGlobalID(typename, "1 OR 1=1"),
+};
+const GLOBAL_IDS: Partial<Record<TargetKey, string>> = {
+  orgId: "Organization",
+  wsId: "Workspace",
+  envId: "Environment",
+  secretId: "Secret",
+  tokenId: "ApiToken",
+};
+const BARE_UUIDS: readonly TargetKey[] = [
+  "memberUserId",
+  "otherUserId",
+  "webhookId",
+  "connectionId",
+];
+
+describe("garbage ids", () => {
+  const cases = Object.entries(FIELDS)
+    // Decided without the world (built in beforeAll): the fields whose other-organization
+    // cell is "missing" — the level's default for every field that acts on a tenant's object.
+    .filter(
+      ([, fieldCase]) =>
+        fieldCase.level !== "own" &&
+        fieldCase.level !== "public" &&
+        (fieldCase.cells?.otherOrganization ?? "missing") === "missing",
+    )
+    .flatMap(([field, fieldCase]) =>
+      Object.keys(GARBAGE).map((form) => ({ field, fieldCase, form })),
+    );
+
+  it.each(cases)(
+    "$field given $form answers as for a missing id",
+    async ({ field, fieldCase, form }) => {
+      const target = targets.otherOrganization;
+      const keys = [...Object.keys(GLOBAL_IDS), ...BARE_UUIDS] as TargetKey[];
+      const garbage = { ...target };
+      for (const [key, typename] of Object.entries(GLOBAL_IDS))
+        garbage[key as TargetKey] = GARBAGE[form]!(typename);
+      for (const key of BARE_UUIDS)
+        garbage[key] = form === "not base64" ? "not-a-uuid" : "1 OR 1=1";
+      const twin = missingTwin(target, keys);
+      const logsBefore = t.logs.length;
+      for (const [who, auth] of callers.otherOrganization) {
+        const label = `${field} by ${who} with ${form}`;
+        const result = await t.gql(
+          fieldCase.call(garbage).query,
+          fieldCase.call(garbage).variables,
+          auth,
+        );
+        expect(result.status, `${label}: ${result.raw}`).toBe(200);
+        expect(result.raw, label).not.toMatch(
+          /INTERNAL_SERVER_ERROR|Unexpected error|\bat .*\.ts:\d+/,
+        );
+        const onMissing = await t.gql(
+          fieldCase.call(twin).query,
+          fieldCase.call(twin).variables,
+          auth,
+        );
+        expect(normalized(result, garbage, keys), label).toEqual(normalized(onMissing, twin, keys));
+      }
+      const logged = t.logs.slice(logsBefore).join("");
+      expect(logged).not.toMatch(/"level":(50|60)|\bat .*\.ts:\d+/);
+    },
+  );
+});
