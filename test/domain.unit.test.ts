@@ -50,6 +50,19 @@ describe("organization", () => {
       .when({ type: "RemoveOrgMember", userId: "u3" })
       .thenThrows(NotFoundError);
   });
+
+  it("signs a member out everywhere, and only a member", () => {
+    const withMember: OrganizationEvent[] = [
+      created,
+      { type: "OrgMemberAdded", data: { userId: "u2", role: "MEMBER" } },
+    ];
+    given(organizationDecider, withMember)
+      .when({ type: "EndOrgMemberSessions", userId: "u2" })
+      .then([{ type: "OrgMemberSessionsEnded", data: { userId: "u2" } }]);
+    given(organizationDecider, withMember)
+      .when({ type: "EndOrgMemberSessions", userId: "u3" })
+      .thenThrows(NotFoundError);
+  });
 });
 
 const wsCreated: WorkspaceEvent[] = [

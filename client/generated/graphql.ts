@@ -153,6 +153,12 @@ export type DeleteOrganizationInput = {
   organizationId: Scalars["ID"]["input"];
 };
 
+export type EndOrganizationMemberSessionsInput = {
+  organizationId: Scalars["ID"]["input"];
+  /** User.id */
+  userId: Scalars["ID"]["input"];
+};
+
 export type EnvironmentInput = {
   /** `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`, e.g. `staging` or an AWS account id */
   name: Scalars["String"]["input"];

@@ -241,6 +241,13 @@ const FIELDS: Record<string, FieldCase> = {
       variables: { i: { organizationId: t.orgId, userId: t.memberUserId } },
     }),
   },
+  endOrganizationMemberSessions: {
+    level: "organization",
+    call: (t) => ({
+      query: input("endOrganizationMemberSessions", "EndOrganizationMemberSessionsInput"),
+      variables: { i: { organizationId: t.orgId, userId: t.memberUserId } },
+    }),
+  },
   createWorkspace: {
     level: "organization",
     call: (t) => ({
@@ -520,6 +527,20 @@ const FIELDS: Record<string, FieldCase> = {
     call: () => ({
       query: input("changePassword", "ChangePasswordInput"),
       variables: { i: { currentPassword: "not-the-password", newPassword: "a-new-password-1" } },
+    }),
+  },
+  // Acts on the caller's own sessions only: another user's session id answers as a
+  // missing one (test/sessions.int.test.ts), so here it is pointed at none.
+  revokeSession: {
+    level: "own",
+    call: () => ({
+      query: mutation(
+        "revokeSession",
+        "ID!",
+        "id: $i",
+        "... on MutationRevokeSessionSuccess { data { id } }",
+      ),
+      variables: { i: encodeGlobalID("Session", randomUUID()) },
     }),
   },
   signIn: {

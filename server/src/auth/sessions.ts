@@ -8,6 +8,7 @@ import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import { inTransaction } from "../eventstore/executeCommand.ts";
 import { normalizeEmail } from "../tenancy/users.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
+import { NotFoundError } from "../errors/NotFoundError.ts";
 import {
   MIN_PASSWORD_LENGTH,
   hashPassword,
@@ -113,6 +114,43 @@ export function sessionService(deps: CoreDeps, options: { ttlMs: number }) {
           now,
         );
       });
+    },
+
+    /** The user's sessions that still work, newest first. */
+    async list(actor: Actor) {
+      if (actor.kind !== "user") return [];
+      return deps.db.session.findMany({
+        where: { userId: actor.userId, revokedAt: null, expiresAt: { gt: deps.clock() } },
+        select: { id: true, createdAt: true, expiresAt: true, lastSeenAt: true },
+        orderBy: { createdAt: "desc" },
+      });
+    },
+
+    /**
+     * Ends one of the caller's own sessions (another browser, a lost laptop). Another
+     * user's session, or one already ended, is NotFound. Answers whether it was the
+     * current one (its cookie is then cleared too).
+     */
+    async revoke(caller: Caller, sessionId: string): Promise<{ current: boolean }> {
+      if (caller.actor.kind !== "user")
+        throw new UnauthenticatedError("Only a signed-in user has sessions");
+      const { userId } = caller.actor;
+      const now = deps.clock();
+      await inTransaction(deps.db, async (tx) => {
+        const { count } = await tx.session.updateMany({
+          where: { id: sessionId, userId, revokedAt: null, expiresAt: { gt: now } },
+          data: { revokedAt: now },
+        });
+        if (count === 0) throw new NotFoundError("Session");
+        await audit(
+          tx,
+          userId,
+          { type: "UserSessionRevoked", data: { userId, sessionId } },
+          caller.metadata,
+          now,
+        );
+      });
+      return { current: sessionId === caller.actor.sessionId };
     },
 
     async authenticate(token: string): Promise<Actor | null> {

@@ -15,6 +15,7 @@ import { parseInput } from "./parseInput.ts";
 import { projectOrganization } from "./projections.ts";
 import { normalizeEmail, registerUser } from "./users.ts";
 import type { Tx } from "../db/database.ts";
+import { isUuid } from "../domain/uuid.ts";
 
 const nameSchema = z.string().trim().min(1, "must not be empty").max(100, "at most 100 characters");
 const slugSchema = z
@@ -132,6 +133,20 @@ export function organizationService(
     },
 
     /**
+     * Signs a member out everywhere: every console session of theirs stops working (their
+     * API tokens are separate, see revokeApiToken). ADMIN or OWNER; only an OWNER ends an
+     * OWNER's sessions.
+     */
+    async endMemberSessions(caller: Caller, organizationId: string, userId: string) {
+      await inTransaction(deps.db, async (tx) => {
+        const access = await requireOrgAccess(tx, caller.actor, organizationId);
+        requirePermission(access, "admin", "Ending a member's sessions");
+        assertMayGrant(caller, access.orgRole, await currentRole(tx, organizationId, userId));
+        await run(tx, caller, organizationId, { type: "EndOrgMemberSessions", userId });
+      });
+    },
+
+    /**
      * Deletes the organization for good: the deletion is recorded (and its tokens revoked)
      * first, then its transit key is destroyed, which crypto-shreds every secret it held.
      * Organization OWNER only; `confirmSlug` must repeat the slug.
@@ -161,6 +176,7 @@ export function organizationService(
 }
 
 async function currentRole(tx: Tx, organizationId: string, userId: string): Promise<OrgRole> {
+  if (!isUuid(userId)) throw new NotFoundError("Member"); // a user id is a bare UUID
   const member = await tx.orgMember.findUnique({
     where: { organizationId_userId: { organizationId, userId } },
     select: { role: true },

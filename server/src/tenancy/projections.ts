@@ -58,6 +58,13 @@ export function projectOrganization(organizationId: string) {
             data: { revokedAt: now },
           });
           break;
+        case "OrgMemberSessionsEnded":
+          // Every console session of the member stops working at once.
+          await tx.session.updateMany({
+            where: { userId: event.data.userId, revokedAt: null },
+            data: { revokedAt: now },
+          });
+          break;
         case "OrgMemberRemoved":
           // Leaving the organization ends every workspace membership in it too.
           await tx.workspaceMember.deleteMany({

@@ -60,6 +60,8 @@ const KNOWN_TYPES = [
   "SecretsRewrapStarted",
   "SecretsRewrapCompleted",
   "TransitKeyMinimumRaised",
+  "OrgMemberSessionsEnded",
+  "UserSessionRevoked",
 ];
 
 type Form = { types: string; actorId: string; streamId: string; since: string; until: string };

@@ -17,6 +17,7 @@ export type OrganizationCommand =
   | { type: "AddOrgMember"; userId: string; role: OrgRole }
   | { type: "ChangeOrgMemberRole"; userId: string; role: OrgRole }
   | { type: "RemoveOrgMember"; userId: string }
+  | { type: "EndOrgMemberSessions"; userId: string }
   /** `confirmSlug` must repeat the slug: deletion destroys every secret for good. */
   | { type: "DeleteOrganization"; organizationId: string; slug: string; confirmSlug: string };
 
@@ -48,6 +49,9 @@ export function decideOrganization(
       if (requireMember(state, command.userId) === "OWNER")
         assertAnotherOwner(state, command.userId, "remove");
       return [{ type: "OrgMemberRemoved", data: { userId: command.userId } }];
+    case "EndOrgMemberSessions":
+      requireMember(state, command.userId);
+      return [{ type: "OrgMemberSessionsEnded", data: { userId: command.userId } }];
     case "DeleteOrganization":
       if (command.confirmSlug !== command.slug) {
         throw ValidationError.fromIssues([

@@ -8,6 +8,8 @@ export type OrganizationEvent =
   | { type: "OrgMemberAdded"; data: { userId: string; role: OrgRole } }
   | { type: "OrgMemberRoleChanged"; data: { userId: string; from: OrgRole; to: OrgRole } }
   | { type: "OrgMemberRemoved"; data: { userId: string } }
+  /** An admin signed the member out everywhere (their console sessions are revoked). */
+  | { type: "OrgMemberSessionsEnded"; data: { userId: string } }
   | { type: "OrganizationDeleted"; data: { organizationId: string; slug: string } };
 
 export const organizationStream = (organizationId: string) => `organization-${organizationId}`;

@@ -21,6 +21,8 @@ export function evolveOrganization(
       const { [event.data.userId]: _removed, ...members } = state.members;
       return { ...state, members };
     }
+    case "OrgMemberSessionsEnded":
+      return state;
     case "OrganizationDeleted":
       // A deleted organization no longer exists for any command.
       return { ...state, exists: false };

@@ -3,6 +3,7 @@ import { builder } from "../builder.ts";
 import { callerOf, requestMetadata } from "../context.ts";
 import { COMMAND_ERRORS } from "../errors.ts";
 import { UserRef } from "../types/User.ts";
+import { localId } from "../globalId.ts";
 import { UnauthenticatedError } from "../../errors/UnauthenticatedError.ts";
 import { MIN_PASSWORD_LENGTH } from "../../auth/passwords.ts";
 
@@ -63,6 +64,36 @@ builder.mutationField("changePassword", (t) =>
         input.newPassword,
       );
       return true;
+    },
+  }),
+);
+
+const RevokedSession = builder
+  .objectRef<{ id: string; current: boolean }>("RevokedSession")
+  .implement({
+    fields: (t) => ({
+      id: t.exposeID("id"),
+      current: t.exposeBoolean("current", {
+        description: "It was this request's session: its cookie was cleared too",
+      }),
+    }),
+  });
+
+builder.mutationField("revokeSession", (t) =>
+  t.field({
+    type: RevokedSession,
+    description:
+      "Ends one of the signed-in user's console sessions (see Viewer.sessions); another user's is NotFound",
+    authScopes: { user: true },
+    errors: { types: COMMAND_ERRORS },
+    args: { id: t.arg.id() },
+    resolve: async (_root, args, ctx) => {
+      const { current } = await ctx.services.sessions.revoke(
+        callerOf(ctx),
+        localId(args.id, "Session"),
+      );
+      if (current) ctx.sessionCookie.clear();
+      return { id: String(args.id), current };
     },
   }),
 );

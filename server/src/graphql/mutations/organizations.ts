@@ -111,6 +111,30 @@ const RemoveMemberInput = builder.inputType("RemoveOrganizationMemberInput", {
   fields: (t) => ({ organizationId: t.id(), userId: t.id() }),
 });
 
+const EndMemberSessionsInput = builder.inputType("EndOrganizationMemberSessionsInput", {
+  fields: (t) => ({ organizationId: t.id(), userId: t.id({ description: "User.id" }) }),
+});
+
+builder.mutationField("endOrganizationMemberSessions", (t) =>
+  t.field({
+    type: OrganizationRef,
+    description:
+      "Signs a member out of the console everywhere (their API tokens are separate); only an OWNER ends an OWNER's sessions",
+    authScopes: { authenticated: true },
+    errors: { types: COMMAND_ERRORS },
+    args: { input: t.arg({ type: EndMemberSessionsInput }) },
+    resolve: async (_root, { input }, ctx) => {
+      const organizationId = localId(input.organizationId, "Organization");
+      await ctx.services.organizations.endMemberSessions(
+        callerOf(ctx),
+        organizationId,
+        String(input.userId),
+      );
+      return ctx.db.organization.findUniqueOrThrow({ where: { id: organizationId } });
+    },
+  }),
+);
+
 builder.mutationField("removeOrganizationMember", (t) =>
   t.field({
     type: OrganizationRef,

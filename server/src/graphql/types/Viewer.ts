@@ -3,6 +3,7 @@ import { visibleOrganizations } from "../../authz/visibility.ts";
 import { builder } from "../builder.ts";
 import { PermissionEnum } from "./ApiToken.ts";
 import { OrganizationRef } from "./Organization.ts";
+import { SessionRef } from "./Session.ts";
 import { UserRef } from "./User.ts";
 
 export const ViewerRef = builder.objectRef<Actor>("Viewer").implement({
@@ -27,6 +28,11 @@ export const ViewerRef = builder.objectRef<Actor>("Viewer").implement({
       type: [PermissionEnum],
       description: "For API tokens: the permissions it carries",
       resolve: (a) => (a.kind === "token" ? [...a.permissions] : []),
+    }),
+    sessions: t.field({
+      type: [SessionRef],
+      description: "For a signed-in user: their console sessions that still work, newest first",
+      resolve: (a, _args, ctx) => ctx.services.sessions.list(a),
     }),
     organizations: t.field({
       type: [OrganizationRef],
