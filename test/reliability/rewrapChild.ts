@@ -11,6 +11,7 @@ import { createLogger } from "../../server/src/logger.ts";
 import { LocalTransit } from "../../server/src/transit/LocalTransit.ts";
 import { PrismaKeyringStore } from "../../server/src/transit/PrismaKeyringStore.ts";
 import type { Transit } from "../../server/src/transit/Transit.ts";
+import { testEgressPair } from "../testkit/egress.ts";
 import { interceptTransit } from "../testkit/interceptTransit.ts";
 
 export type RewrapChildOptions = {
@@ -39,6 +40,7 @@ const app = createApp({
   sessionTtlMs: 60_000,
   secureCookie: false,
   tuning: { rewrapBatchSize: options.batchSize },
+  egress: testEgressPair(),
 });
 const started = await app.services.transitKeys.startRewrap(
   {

@@ -8,6 +8,7 @@ import { noDynamicCredentials, type DynamicCredentials } from "../resolution/dyn
 import { resolutionService, type ResolutionService } from "../resolution/resolutionService.ts";
 import { createUsageLog } from "../resolution/usageLog.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import type { Egress } from "../net/egress.ts";
 import type { RateLimits } from "../ops/rateLimits.ts";
 import { oauthService } from "../oauth/oauthService.ts";
 import { webhookService } from "../webhooks/webhookService.ts";
@@ -26,8 +27,8 @@ export function createServices(
     keepVersions?: number | undefined;
     dynamic?: DynamicCredentials | undefined;
     publicUrl: () => string;
-    oauthAllowLoopbackHttp?: boolean | undefined;
-    webhooksAllowLoopbackHttp?: boolean | undefined;
+    /** The egress guards for OAuth endpoints and webhook receivers (main.ts builds them). */
+    egress: { oauth: Egress; webhooks: Egress };
     rewrapBatchSize?: number | undefined;
     limits: RateLimits;
     /** Group commit of usage events: at most this many per statement (default 256). */
@@ -45,7 +46,7 @@ export function createServices(
     ...deps,
     transit: options.transit,
     publicUrl: options.publicUrl,
-    allowLoopbackHttp: options.oauthAllowLoopbackHttp ?? false,
+    egress: options.egress.oauth,
   });
   const usage = createUsageLog(deps, { maxBatch: options.usageBatch });
   return {
@@ -54,7 +55,7 @@ export function createServices(
     webhooks: webhookService({
       ...deps,
       transit: options.transit,
-      allowLoopbackHttp: options.webhooksAllowLoopbackHttp ?? false,
+      egress: options.egress.webhooks,
     }),
     oauth,
     resolution: limitedResolution(
