@@ -17,6 +17,7 @@ export type EgressInit = {
   headers?: Record<string, string>;
   body?: string | URLSearchParams | null;
   signal?: AbortSignal | null;
+  /** Accepted for compatibility and ignored: the guard never follows a redirect. */
   redirect?: string;
 };
 
