@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { promises as dns } from "node:dns";
 import pg from "pg";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import {
 } from "../server/src/db/migrate.ts";
 import { inTransaction } from "../server/src/eventstore/executeCommand.ts";
 import { createLogger, type Logger } from "../server/src/logger.ts";
+import { createEgress } from "../server/src/net/egress.ts";
 import { freePort } from "../server/src/net/freePort.ts";
 import { registerUser } from "../server/src/tenancy/users.ts";
 import { LocalTransit } from "../server/src/transit/LocalTransit.ts";
@@ -26,6 +28,14 @@ import { PrismaKeyringStore } from "../server/src/transit/PrismaKeyringStore.ts"
  * measure against. `takeStatementCount` counts every SQL statement the app's Prisma
  * client sends.
  */
+const benchEgress = (loopbackFlag: string) =>
+  createEgress({
+    policy: { allowCidrs: [], allowLoopback: false, loopbackFlag },
+    lookup: (hostname) => dns.lookup(hostname, { all: true }),
+    timeoutMs: 10_000,
+    maxResponseBytes: 1024 * 1024,
+  });
+
 export async function startBenchApp(
   options: {
     tuning?: { rewrapBatchSize?: number };
@@ -137,6 +147,11 @@ async function buildBenchApp(appUrl: string, masterKey: Buffer, options: BenchAp
     transit,
     sessionTtlMs: 3_600_000,
     secureCookie: false,
+    // Benchmarks call no tenant-chosen address; the guards are there because the app needs them.
+    egress: {
+      oauth: benchEgress("OAUTH_ALLOW_LOOPBACK_HTTP"),
+      webhooks: benchEgress("WEBHOOKS_ALLOW_LOOPBACK_HTTP"),
+    },
     ...(options.tuning ? { tuning: options.tuning } : {}),
     ...(options.rateLimits
       ? {

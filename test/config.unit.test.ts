@@ -68,6 +68,48 @@ describe("loadConfig", () => {
       expect(problems).toContain(key);
   });
 
+  it("takes EGRESS_ALLOW_CIDRS and the egress caps, naming a bad range with an example", () => {
+    const defaults = loadConfig({});
+    expect(defaults.egress).toEqual({
+      allowCidrs: [],
+      timeoutMs: 10_000,
+      maxResponseBytes: 1024 * 1024,
+    });
+    expect(defaults.oauthAllowLoopbackHttp).toBe(false);
+    expect(defaults.webhooksAllowLoopbackHttp).toBe(false);
+    const custom = loadConfig({
+      EGRESS_ALLOW_CIDRS: " 10.20.0.0/16, fd12:3456::/48 ,",
+      EGRESS_TIMEOUT_MS: "2500",
+      EGRESS_MAX_RESPONSE_BYTES: "65536",
+    });
+    expect(
+      custom.egress.allowCidrs.map(([address, bits]) => `${address.toString()}/${bits}`),
+    ).toEqual(["10.20.0.0/16", "fd12:3456::/48"]);
+    expect(custom.egress).toMatchObject({ timeoutMs: 2500, maxResponseBytes: 65536 });
+    let error: unknown;
+    try {
+      loadConfig({
+        EGRESS_ALLOW_CIDRS: "10.0.0.0/8,10.0.0.0/33,127.0.0.1,0x7f.0.0.0/8",
+        EGRESS_TIMEOUT_MS: "0",
+        PORT: "x",
+      });
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as ConfigError).problems;
+    for (const entry of ["10.0.0.0/33", "127.0.0.1", "0x7f.0.0.0/8"])
+      expect(problems).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^EGRESS_ALLOW_CIDRS: "${entry.replace(/\./g, "\\.")}" is not a CIDR range.*such as 10\\.20\\.0\\.0/16`,
+          ),
+        ),
+      );
+    expect(problems.join("\n")).not.toContain('"10.0.0.0/8"');
+    expect(problems).toContainEqual(expect.stringMatching(/^EGRESS_TIMEOUT_MS: /));
+    expect(problems).toContainEqual(expect.stringMatching(/^PORT: /));
+  });
+
   it("refuses half-given first-run credentials and short passwords", () => {
     expect(() => loadConfig({ COFFER_ADMIN_EMAIL: "a@b.test" })).toThrow(/set both or neither/);
     expect(() =>

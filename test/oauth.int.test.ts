@@ -115,6 +115,52 @@ describe("custom providers", () => {
     expect(t.responses.join("\n")).not.toContain(idp.client.clientSecret);
   });
 
+  it("defining a provider's endpoints needs workspace admin, not just oauth:manage", async () => {
+    const editor = await t.addMember(tenant, "MEMBER", "EDITOR");
+    const manager = await t.issueToken(tenant.session, { workspaceId: tenant.workspaceId }, [
+      "OAUTH_MANAGE",
+    ]);
+    const wsAdmin = await t.addMember(tenant, "MEMBER", "ADMIN");
+    const create = (name: string, auth: { cookie: string } | { token: string }) =>
+      t.gql(
+        `mutation($i: CreateCustomOAuthProviderInput!) { createCustomOAuthProvider(input: $i) { ${ERR} ... on MutationCreateCustomOAuthProviderSuccess { data { providerId } } } }`,
+        {
+          i: {
+            workspaceId: tenant.workspaceId,
+            name,
+            tokenEndpoint: idp.tokenEndpoint,
+            grantTypes: ["client_credentials"],
+            clientId: idp.client.clientId,
+            clientSecret: idp.client.clientSecret,
+          },
+        },
+        auth,
+      );
+    for (const auth of [editor.session, { token: manager.token }])
+      expect((await create("Editor's IdP", auth)).data.createCustomOAuthProvider).toEqual({
+        __typename: "ForbiddenError",
+        code: "FORBIDDEN",
+        message: `Defining a custom OAuth provider's endpoints needs the "admin" permission`,
+      });
+    expect(
+      (await create("Admin IdP", wsAdmin.session)).data.createCustomOAuthProvider.data.providerId,
+    ).toBe("custom_admin_idp");
+    // oauth:manage still changes what does not move the endpoints, and connects.
+    const renamed = await t.gql(
+      `mutation($i: UpdateCustomOAuthProviderInput!) { updateCustomOAuthProvider(input: $i) { ${ERR} } }`,
+      { i: { workspaceId: tenant.workspaceId, providerId: "custom_admin_idp", name: "Renamed" } },
+      editor.session,
+    );
+    expect(renamed.data.updateCustomOAuthProvider.__typename).toBe(
+      "MutationUpdateCustomOAuthProviderSuccess",
+    );
+    await t.gql(
+      `mutation($w: ID!, $p: String!) { deleteOAuthProvider(workspaceId: $w, providerId: $p) { ${ERR} } }`,
+      { w: tenant.workspaceId, p: "custom_admin_idp" },
+      tenant.session,
+    );
+  });
+
   it("lists built-in providers next to custom ones", async () => {
     const list = await t.gql(
       `query($id: ID!) { workspace(id: $id) { oauthProviders { providerId builtin configured } } }`,

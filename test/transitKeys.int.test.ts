@@ -153,6 +153,7 @@ describe("key rotation and re-wrap", () => {
       sessionTtlMs: 60_000,
       secureCookie: false,
       tuning: { rewrapBatchSize: 10 },
+      egress: t.egress,
     });
     const resumed = await restarted.services.transitKeys.startRewrap(
       caller,

@@ -99,6 +99,7 @@ describe("webhook deliveries", () => {
       transit: t.app.transit,
       logger: createLogger("silent"),
       clock,
+      egress: t.egress.webhooks,
     });
     receiver.failNext(2);
     expect(await dispatcher.runOnce()).toBe(0); // first event refused: stop, retry later
@@ -158,6 +159,7 @@ describe("webhook deliveries", () => {
       logger: createLogger("silent"),
       clock,
       timeoutMs: 500,
+      egress: t.egress.webhooks,
     });
     const started = Date.now();
     const result = await t.gql(
@@ -212,6 +214,7 @@ describe("webhook deliveries", () => {
         logger: createLogger("silent"),
         clock,
         instance,
+        egress: t.egress.webhooks,
       });
     const [one, two] = [make("one"), make("two")];
 

@@ -95,7 +95,7 @@ export type ConfigureOAuthProviderInput = {
 };
 
 export type CreateCustomOAuthProviderInput = {
-  /** HTTPS; required for the authorization code grant */
+  /** HTTPS on a public address; required for the authorization code grant */
   authorizationEndpoint?: InputMaybe<Scalars["String"]["input"]>;
   clientId: Scalars["String"]["input"];
   /** Write-only */
@@ -105,7 +105,7 @@ export type CreateCustomOAuthProviderInput = {
   grantTypes: Array<Scalars["String"]["input"]>;
   /** The provider id is `custom_` + its slug, e.g. My Custom App → custom_my_custom_app */
   name: Scalars["String"]["input"];
-  /** HTTPS */
+  /** HTTPS on a public address (or a range the operator allows with EGRESS_ALLOW_CIDRS); Coffer calls it through its egress guard */
   tokenEndpoint: Scalars["String"]["input"];
   workspaceId: Scalars["ID"]["input"];
 };

@@ -1,5 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
+import type { Cidr } from "./net/addressPolicy.ts";
+import { parseCidrList } from "./net/egressCidrs.ts";
 
 /**
  * The only reader of the environment. Every problem is reported at once; callers
@@ -59,6 +61,21 @@ const schema = z.object({
   COFFER_ROLE: z.enum(["all", "api", "worker"]).default("all"),
   WEBHOOK_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   REWRAP_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  EGRESS_ALLOW_CIDRS: z
+    .string()
+    .default("")
+    .superRefine((value, ctx) => {
+      for (const message of parseCidrList(value).problems)
+        ctx.addIssue({ code: "custom", message });
+    })
+    .transform((value) => parseCidrList(value).cidrs),
+  EGRESS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  EGRESS_MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
 });
 
 /** Vault authentication: one of a token, a token file (re-read when it changes), AppRole. */
@@ -118,6 +135,11 @@ export type Config = {
   /** How long a replica's claim on a webhook subscription lasts unless renewed. */
   webhooks: { leaseMs: number };
   rewrap: { leaseMs: number };
+  /**
+   * Requests to tenant-chosen addresses (OAuth endpoints, webhooks; see net/egress.ts):
+   * ranges allowed beyond public addresses, and the caps on each exchange.
+   */
+  egress: { allowCidrs: readonly Cidr[]; timeoutMs: number; maxResponseBytes: number };
 };
 
 export class ConfigError extends Error {
@@ -192,6 +214,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     webhooks: { leaseMs: c.WEBHOOK_LEASE_MS },
     rewrap: { leaseMs: c.REWRAP_LEASE_MS },
+    egress: {
+      allowCidrs: c.EGRESS_ALLOW_CIDRS,
+      timeoutMs: c.EGRESS_TIMEOUT_MS,
+      maxResponseBytes: c.EGRESS_MAX_RESPONSE_BYTES,
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { promises as dns } from "node:dns";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
@@ -20,6 +21,7 @@ import { createAssumeRole } from "./aws/assumeRole.ts";
 import { awsDynamicCredentials } from "./aws/awsDynamicCredentials.ts";
 import { createStsClients } from "./aws/createStsClients.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createEgress } from "./net/egress.ts";
 
 /** The one composition root: reads config, builds clients, starts servers. */
 async function main(): Promise<void> {
@@ -44,6 +46,23 @@ async function main(): Promise<void> {
   const transit = await createTransit(config.transit, { db, dataDir: config.dataDir, logger });
   shutdown.unshift(() => transit.stop());
   const assumeRole = createAssumeRole(createStsClients({ endpoint: config.aws.stsEndpoint }));
+  // Every request to a tenant-chosen address goes through one of these guards (net/egress.ts);
+  // the development loopback flags differ, the rest of the policy is EGRESS_*.
+  const egressFor = (allowLoopback: boolean, loopbackFlag: string) =>
+    createEgress({
+      policy: { allowCidrs: config.egress.allowCidrs, allowLoopback, loopbackFlag },
+      lookup: (hostname) => dns.lookup(hostname, { all: true, verbatim: true }),
+      timeoutMs: config.egress.timeoutMs,
+      maxResponseBytes: config.egress.maxResponseBytes,
+    });
+  const egress = {
+    oauth: egressFor(config.oauthAllowLoopbackHttp, "OAUTH_ALLOW_LOOPBACK_HTTP"),
+    webhooks: egressFor(config.webhooksAllowLoopbackHttp, "WEBHOOKS_ALLOW_LOOPBACK_HTTP"),
+  };
+  shutdown.unshift(
+    () => egress.oauth.close(),
+    () => egress.webhooks.close(),
+  );
   let origin = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${config.port}`;
   const metrics = createMetrics();
   // COFFER_ROLE: an `api` replica runs nothing in the background, a `worker` serves no API.
@@ -62,8 +81,7 @@ async function main(): Promise<void> {
       metrics,
       rateLimits: { ...config.rateLimits, store: rateLimitStore },
       publicUrl: () => config.publicUrl ?? origin,
-      oauthAllowLoopbackHttp: config.oauthAllowLoopbackHttp,
-      webhooksAllowLoopbackHttp: config.webhooksAllowLoopbackHttp,
+      egress,
       transit: transit.transit,
       dynamic: awsDynamicCredentials({ db, assumeRole }),
       sessionTtlMs: config.session.ttlMs,
@@ -81,6 +99,7 @@ async function main(): Promise<void> {
       db,
       transit: jobTransit,
       logger,
+      egress: egress.webhooks,
       leaseMs: config.webhooks.leaseMs,
     });
     dispatcher.start();

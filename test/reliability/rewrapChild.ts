@@ -15,6 +15,7 @@ import { createLogger } from "../../server/src/logger.ts";
 import { LocalTransit } from "../../server/src/transit/LocalTransit.ts";
 import { PrismaKeyringStore } from "../../server/src/transit/PrismaKeyringStore.ts";
 import type { Transit } from "../../server/src/transit/Transit.ts";
+import { testEgressPair } from "../testkit/egress.ts";
 import { interceptTransit } from "../testkit/interceptTransit.ts";
 
 export type RewrapChildOptions = {
@@ -46,6 +47,7 @@ const app = createApp({
   sessionTtlMs: 60_000,
   secureCookie: false,
   tuning: { rewrapBatchSize: options.batchSize, rewrapLeaseMs: options.leaseMs },
+  egress: testEgressPair(),
 });
 
 if (options.mode === "start") {

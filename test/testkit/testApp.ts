@@ -14,6 +14,7 @@ import { inject } from "vitest";
 import { recordingTransit, reportScan, scanForPlaintext } from "./plaintextScan.ts";
 import { rebuildAndCompare } from "../../server/src/projections/rebuild.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
+import { testEgressPair, type TestEgressOptions } from "./egress.ts";
 
 export type GqlResult<T = Record<string, any>> = {
   status: number;
@@ -47,6 +48,8 @@ export async function startTestApp(
     database?: TestDatabase;
     /** Count rate limits in PostgreSQL (shared with every app on the database), not in memory. */
     sharedRateLimits?: boolean;
+    /** The egress guards' policy and stubbed names; loopback allowed by default. */
+    egress?: TestEgressOptions;
   } = {},
 ) {
   const database: TestDatabase = options.database ?? (await createTestDatabase());
@@ -72,6 +75,7 @@ export async function startTestApp(
   // Every value stored and every ciphertext made is recorded for the plaintext scan in close().
   const recorder = recordingTransit(options.transit ? options.transit(localTransit) : localTransit);
   const transit = recorder.transit;
+  const egress = testEgressPair(options.egress);
   const app = createApp({
     db,
     logger,
@@ -89,8 +93,7 @@ export async function startTestApp(
           },
         }
       : {}),
-    oauthAllowLoopbackHttp: true,
-    webhooksAllowLoopbackHttp: true,
+    egress,
     ...(options.dynamic ? { dynamic: options.dynamic(db) } : {}),
   });
 
@@ -233,6 +236,8 @@ export async function startTestApp(
     database,
     app,
     transit,
+    /** The guards the app uses; give `egress.webhooks` to a dispatcher. */
+    egress,
     /** SQL statements the app sent since the last call. */
     takeStatementCount() {
       const n = statements;
@@ -274,6 +279,7 @@ export async function startTestApp(
       } finally {
         await db.$disconnect();
         await rateLimitStore?.end();
+        await Promise.all([egress.oauth.close(), egress.webhooks.close()]);
       }
     },
   };

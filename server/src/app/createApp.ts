@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../db/database.ts";
 import { createGraphQLServer } from "../graphql/yoga.ts";
 import type { Logger } from "../logger.ts";
+import type { Egress } from "../net/egress.ts";
 import { createMetrics, type Metrics } from "../ops/metrics.ts";
 import { createRateLimits, type RateLimitOptions } from "../ops/rateLimits.ts";
 import type { DynamicCredentials } from "../resolution/dynamicCredentials.ts";
@@ -18,8 +19,8 @@ export function createApp(options: {
   transit: Transit;
   /** Where browsers reach this server (OAuth redirect URIs); known once it listens. */
   publicUrl?: () => string;
-  oauthAllowLoopbackHttp?: boolean;
-  webhooksAllowLoopbackHttp?: boolean;
+  /** The egress guards for requests to tenant-chosen addresses (OAuth endpoints, webhooks). */
+  egress: { oauth: Egress; webhooks: Egress };
   /** Credentials minted at resolution time (AWS role assumption); none when omitted. */
   dynamic?: DynamicCredentials;
   /** Knobs with production defaults that tests turn down (version retention, batch sizes). */
@@ -52,8 +53,7 @@ export function createApp(options: {
     ...options.tuning,
     runsJobs: options.runsJobs ?? true,
     publicUrl: options.publicUrl ?? (() => "http://127.0.0.1:4000"),
-    oauthAllowLoopbackHttp: options.oauthAllowLoopbackHttp ?? false,
-    webhooksAllowLoopbackHttp: options.webhooksAllowLoopbackHttp ?? false,
+    egress: options.egress,
     ...(options.dynamic ? { dynamic: options.dynamic } : {}),
   });
   const yoga = createGraphQLServer({

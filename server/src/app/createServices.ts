@@ -9,6 +9,7 @@ import { noDynamicCredentials, type DynamicCredentials } from "../resolution/dyn
 import { resolutionService, type ResolutionService } from "../resolution/resolutionService.ts";
 import { createUsageLog } from "../resolution/usageLog.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import type { Egress } from "../net/egress.ts";
 import type { RateLimits } from "../ops/rateLimits.ts";
 import { oauthService } from "../oauth/oauthService.ts";
 import { webhookService } from "../webhooks/webhookService.ts";
@@ -27,8 +28,8 @@ export function createServices(
     keepVersions?: number | undefined;
     dynamic?: DynamicCredentials | undefined;
     publicUrl: () => string;
-    oauthAllowLoopbackHttp?: boolean | undefined;
-    webhooksAllowLoopbackHttp?: boolean | undefined;
+    /** The egress guards for OAuth endpoints and webhook receivers (main.ts builds them). */
+    egress: { oauth: Egress; webhooks: Egress };
     rewrapBatchSize?: number | undefined;
     /** How long a re-wrap runner's lease lasts unless renewed (30 s by default). */
     rewrapLeaseMs?: number | undefined;
@@ -58,7 +59,7 @@ export function createServices(
     ...deps,
     transit: options.transit,
     publicUrl: options.publicUrl,
-    allowLoopbackHttp: options.oauthAllowLoopbackHttp ?? false,
+    egress: options.egress.oauth,
   });
   const usage = createUsageLog(deps, { maxBatch: options.usageBatch });
   return {
@@ -68,7 +69,7 @@ export function createServices(
     webhooks: webhookService({
       ...deps,
       transit: options.transit,
-      allowLoopbackHttp: options.webhooksAllowLoopbackHttp ?? false,
+      egress: options.egress.webhooks,
     }),
     oauth,
     resolution: limitedResolution(

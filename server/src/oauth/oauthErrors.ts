@@ -14,14 +14,23 @@ export class OAuthReconnectionRequiredError extends AppError {
   }
 }
 
-/** The provider answered with an OAuth error; its error code is kept, its description is not. */
+/**
+ * The provider answered with an OAuth error; its error code is kept, its description is not.
+ * `egress_refused`: Coffer did not (or stopped to) talk to the provider, and `detail` (from
+ * the egress guard: hosts and addresses only) says why.
+ */
 export class OAuthProviderError extends AppError {
   override name = "OAuthProviderError";
   readonly code = "OAUTH_PROVIDER_ERROR";
   constructor(
     readonly providerId: string,
     readonly oauthError: string,
+    detail?: string,
   ) {
-    super(`${providerId} refused the request: ${oauthError}`);
+    super(
+      detail === undefined
+        ? `${providerId} refused the request: ${oauthError}`
+        : `Coffer refused to call ${providerId}: ${detail}`,
+    );
   }
 }

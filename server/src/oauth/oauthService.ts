@@ -9,14 +9,16 @@ import { DEFAULT_ENVIRONMENT, ENVIRONMENT_NAME } from "../domain/names.ts";
 import { oauthStream, type OAuthEvent } from "../domain/oauth/events.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
+import { EgressRefusedError } from "../errors/EgressRefusedError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
 import { conflictOnUnique } from "../errors/prismaErrors.ts";
 import { appendToStream } from "../eventstore/append.ts";
 import type { OAuthConnection, OAuthProvider } from "../generated/prisma/client.ts";
+import { checkDestination, isLoopbackHttp } from "../net/destinationPolicy.ts";
+import type { Egress } from "../net/egress.ts";
 import { parseInput } from "../tenancy/parseInput.ts";
 import type { Transit } from "../transit/Transit.ts";
 import { findBuiltinProvider } from "./builtinProviders.ts";
-import { checkEndpoint, isLoopbackHttp } from "./endpointPolicy.ts";
 import { OAuthProviderError, OAuthReconnectionRequiredError } from "./oauthErrors.ts";
 import { customProviderId } from "./providerId.ts";
 import { seal, unseal } from "./sealedValues.ts";
@@ -43,7 +45,8 @@ const customProviderInput = z.object({
 export type OAuthDeps = CoreDeps & {
   transit: Transit;
   publicUrl: () => string;
-  allowLoopbackHttp: boolean;
+  /** Every request to a provider goes through it; its policy also checks endpoints when defined. */
+  egress: Egress;
 };
 
 /**
@@ -107,11 +110,16 @@ export function oauthService(deps: OAuthDeps) {
       token_endpoint: row.tokenEndpoint,
       ...(row.authorizationEndpoint ? { authorization_endpoint: row.authorizationEndpoint } : {}),
     };
-    const insecure = deps.allowLoopbackHttp && isLoopbackHttp(row.tokenEndpoint);
+    const insecure = deps.egress.policy.allowLoopback && isLoopbackHttp(row.tokenEndpoint);
+    const egress = deps.egress;
     return {
       as,
       client: { client_id: row.clientId } satisfies oauth.Client,
-      options: insecure ? { [oauth.allowInsecureRequests]: true } : {},
+      options: {
+        [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) =>
+          egress.fetch(url, init as Parameters<Egress["fetch"]>[1]),
+        ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}),
+      },
     };
   }
 
@@ -132,6 +140,9 @@ export function oauthService(deps: OAuthDeps) {
     } catch (error) {
       if (error instanceof oauth.ResponseBodyError)
         throw new OAuthProviderError(providerId, error.error);
+      // Coffer itself refused to call the endpoint: say why (the reason names hosts only).
+      if (error instanceof EgressRefusedError)
+        throw new OAuthProviderError(providerId, "egress_refused", error.detail);
       throw new OAuthProviderError(
         providerId,
         error instanceof Error && "code" in error
@@ -224,25 +235,27 @@ export function oauthService(deps: OAuthDeps) {
   };
 
   return {
-    /** A custom provider; its id is derived from the name (seed 001). Needs `oauth:manage`. */
+    /**
+     * A custom provider; its id is derived from the name (seed 001). Needs workspace `admin`,
+     * not just `oauth:manage`: its endpoints decide where Coffer's servers send requests (with
+     * EGRESS_ALLOW_CIDRS, possibly inside the operator's network), the same power as a
+     * webhook receiver, which needs organization admin.
+     */
     async createCustomProvider(
       caller: Caller,
       workspaceId: string,
       raw: z.input<typeof customProviderInput>,
     ) {
-      const access = await manage(caller, workspaceId, "Managing OAuth providers");
+      const access = await requireWorkspaceAccess(deps.db, caller.actor, workspaceId);
+      requirePermission(access, "admin", "Defining a custom OAuth provider's endpoints");
       const input = parseInput(customProviderInput, raw);
       const authorizationEndpoint = input.authorizationEndpoint
-        ? checkEndpoint(
-            "authorizationEndpoint",
-            input.authorizationEndpoint,
-            deps.allowLoopbackHttp,
-          )
+        ? checkDestination("authorizationEndpoint", input.authorizationEndpoint, deps.egress.policy)
         : null;
-      const tokenEndpoint = checkEndpoint(
+      const tokenEndpoint = checkDestination(
         "tokenEndpoint",
         input.tokenEndpoint,
-        deps.allowLoopbackHttp,
+        deps.egress.policy,
       );
       if (input.grantTypes.includes("authorization_code") && !authorizationEndpoint) {
         throw ValidationError.fromIssues([

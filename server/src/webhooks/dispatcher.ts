@@ -4,6 +4,8 @@ import type { Db } from "../db/database.ts";
 import { readOrganizationEvents } from "../eventstore/read.ts";
 import type { StoredEvent } from "../eventstore/types.ts";
 import type { Logger } from "../logger.ts";
+import { EgressRefusedError } from "../errors/EgressRefusedError.ts";
+import type { Egress } from "../net/egress.ts";
 import { unseal } from "../oauth/sealedValues.ts";
 import type { Transit } from "../transit/Transit.ts";
 import { signPayload } from "./signature.ts";
@@ -51,7 +53,8 @@ export function createDispatcher(deps: {
   logger: Logger;
   clock?: () => Date;
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  /** The egress guard every delivery goes through (receivers are tenant-chosen addresses). */
+  egress: Pick<Egress, "fetch">;
   /** How long a claim lasts unless renewed; 30 s by default, shorter in tests. */
   leaseMs?: number;
   /** Names this process in `lease_owner` (host, pid and a random suffix by default). */
@@ -168,7 +171,7 @@ export function createDispatcher(deps: {
     });
     const timestamp = Math.floor(clock().getTime() / 1000);
     try {
-      const response = await (deps.fetch ?? fetch)(sub.url, {
+      const response = await deps.egress.fetch(sub.url, {
         method: "POST",
         headers: {
           "content-type": "application/json",
@@ -184,6 +187,8 @@ export function createDispatcher(deps: {
       return response.status >= 200 && response.status < 300 ? null : `HTTP ${response.status}`;
     } catch (error) {
       if (lost.aborted) return "lease lost";
+      // The guard's reason, as the receiver's owner should read it in lastError.
+      if (error instanceof EgressRefusedError) return error.message;
       return error instanceof Error
         ? error.name === "TimeoutError"
           ? "timeout"

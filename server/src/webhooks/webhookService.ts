@@ -4,14 +4,17 @@ import { requireOrgAccess, requirePermission } from "../authz/access.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
 import { appendToStream } from "../eventstore/append.ts";
-import { checkEndpoint } from "../oauth/endpointPolicy.ts";
+import { checkDestination } from "../net/destinationPolicy.ts";
+import type { Egress } from "../net/egress.ts";
 import { seal } from "../oauth/sealedValues.ts";
 import type { Transit } from "../transit/Transit.ts";
 
 export const webhookStream = (organizationId: string) => `webhooks-${organizationId}`;
 
 /** Subscriptions to an organization's events; organization admins only. */
-export function webhookService(deps: CoreDeps & { transit: Transit; allowLoopbackHttp: boolean }) {
+export function webhookService(
+  deps: CoreDeps & { transit: Transit; egress: Pick<Egress, "policy"> },
+) {
   return {
     /** Returns the signing key once; only its transit ciphertext is kept. */
     async create(
@@ -21,7 +24,7 @@ export function webhookService(deps: CoreDeps & { transit: Transit; allowLoopbac
     ) {
       const access = await requireOrgAccess(deps.db, caller.actor, organizationId);
       requirePermission(access, "admin", "Managing webhooks");
-      const url = checkEndpoint("url", input.url, deps.allowLoopbackHttp);
+      const url = checkDestination("url", input.url, deps.egress.policy);
       const eventTypes = [...new Set(input.eventTypes ?? [])];
       if (eventTypes.some((t) => !/^[A-Za-z]{1,64}$/.test(t)))
         throw ValidationError.fromIssues([

@@ -22,9 +22,12 @@ const CreateCustomOAuthProviderInput = builder.inputType("CreateCustomOAuthProvi
     }),
     authorizationEndpoint: t.string({
       required: false,
-      description: "HTTPS; required for the authorization code grant",
+      description: "HTTPS on a public address; required for the authorization code grant",
     }),
-    tokenEndpoint: t.string({ description: "HTTPS" }),
+    tokenEndpoint: t.string({
+      description:
+        "HTTPS on a public address (or a range the operator allows with EGRESS_ALLOW_CIDRS); Coffer calls it through its egress guard",
+    }),
     defaultScopes: t.stringList({ required: false }),
     grantTypes: t.stringList({ description: "authorization_code and/or client_credentials" }),
     clientId: t.string(),
@@ -35,6 +38,8 @@ const CreateCustomOAuthProviderInput = builder.inputType("CreateCustomOAuthProvi
 builder.mutationField("createCustomOAuthProvider", (t) =>
   t.field({
     type: OAuthProviderRef,
+    description:
+      "Defines a custom provider. Needs workspace `admin` (not only `oauth:manage`): its endpoints decide where Coffer's servers send requests",
     authScopes: { authenticated: true },
     errors: { types: ERRORS },
     args: { input: t.arg({ type: CreateCustomOAuthProviderInput }) },
