@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseProxyEntry } from "./http/clientAddress.ts";
 
 /**
  * The only reader of the environment. Every problem is reported at once; callers
@@ -58,6 +59,19 @@ const schema = z.object({
   RATE_LIMIT_RESOLUTIONS_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
   COFFER_ROLE: z.enum(["all", "api", "worker"]).default("all"),
   WEBHOOK_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  TRUSTED_PROXIES: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (entries) => entries.every((entry) => parseProxyEntry(entry) !== undefined),
+      "must be a comma-separated list of IP addresses or CIDR ranges (for example 10.0.0.0/8,127.0.0.1)",
+    )
+    .default([]),
 });
 
 /** Vault authentication: one of a token, a token file (re-read when it changes), AppRole. */
@@ -116,6 +130,11 @@ export type Config = {
   rateLimits: { signInsPerMinute: number; resolutionsPerMinute: number };
   /** How long a replica's claim on a webhook subscription lasts unless renewed. */
   webhooks: { leaseMs: number };
+  /**
+   * Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client, for
+   * the sign-in rate limit and the audit log's `ip`. Empty: the TCP peer is the client.
+   */
+  trustedProxies: string[];
 };
 
 export class ConfigError extends Error {
@@ -189,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       resolutionsPerMinute: c.RATE_LIMIT_RESOLUTIONS_PER_MINUTE,
     },
     webhooks: { leaseMs: c.WEBHOOK_LEASE_MS },
+    trustedProxies: c.TRUSTED_PROXIES,
   };
 }
 
