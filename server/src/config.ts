@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { Cidr } from "./net/addressPolicy.ts";
 import { parseCidrList } from "./net/egressCidrs.ts";
+import { parseProxyEntry } from "./http/clientAddress.ts";
 
 /**
  * The only reader of the environment. Every problem is reported at once; callers
@@ -76,6 +77,19 @@ const schema = z.object({
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
+  TRUSTED_PROXIES: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (entries) => entries.every((entry) => parseProxyEntry(entry) !== undefined),
+      "must be a comma-separated list of IP addresses or CIDR ranges (for example 10.0.0.0/8,127.0.0.1)",
+    )
+    .default([]),
 });
 
 /** Vault authentication: one of a token, a token file (re-read when it changes), AppRole. */
@@ -140,6 +154,11 @@ export type Config = {
    * ranges allowed beyond public addresses, and the caps on each exchange.
    */
   egress: { allowCidrs: readonly Cidr[]; timeoutMs: number; maxResponseBytes: number };
+  /**
+   * Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client, for
+   * the sign-in rate limit and the audit log's `ip`. Empty: the TCP peer is the client.
+   */
+  trustedProxies: string[];
 };
 
 export class ConfigError extends Error {
@@ -219,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: c.EGRESS_TIMEOUT_MS,
       maxResponseBytes: c.EGRESS_MAX_RESPONSE_BYTES,
     },
+    trustedProxies: c.TRUSTED_PROXIES,
   };
 }
 

@@ -138,7 +138,14 @@ async function main(): Promise<void> {
   const firstRun = app
     ? await ensureFirstRun({ ...app.deps, transit: transit.transit }, config.firstRun)
     : undefined;
-  const server = createHttpServer({ yoga: app?.yoga, db, logger, console: consoleHandle, metrics });
+  const server = createHttpServer({
+    yoga: app?.yoga,
+    db,
+    logger,
+    console: consoleHandle,
+    metrics,
+    trustedProxies: config.trustedProxies,
+  });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;

@@ -56,6 +56,12 @@ export interface OAuthServer {
    * of those grants die too. Resolves with the number of refresh tokens revoked.
    */
   revokeRefreshTokens(): Promise<number>;
+  /**
+   * Holds every token endpoint request unanswered (whatever its grant) until `release()`,
+   * as a slow authorization server would: callers that race a refresh then overlap for as
+   * long as the test needs. `held()` counts the requests that arrived while holding.
+   */
+  holdTokenRequests(): { held(): number; release(): void };
   /** Token endpoint requests so far (successful or not), by `grant_type`. */
   tokenRequests(): {
     authorization_code: number;
@@ -107,6 +113,10 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     refresh_token: 0,
     client_credentials: 0,
   };
+
+  let hold: { count: number; released: Promise<void>; release: () => void } | undefined;
+  // oidc-provider's default route for the token endpoint (discovery below confirms it).
+  const tokenPath = "/token";
 
   // Listen first: the issuer must contain the port the OS picked.
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
@@ -163,6 +173,10 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     };
     const provider: Provider = withoutProviderWarnings(() => new Provider(issuer, configuration));
     provider.use(async (ctx, next) => {
+      if (hold && ctx.method === "POST" && ctx.path === tokenPath) {
+        hold.count++;
+        await hold.released;
+      }
       await next();
       // After the route ran, ctx.oidc.params holds the parsed token request (even on errors).
       const grantType = ctx.oidc?.route === "token" ? ctx.oidc.params?.grant_type : undefined;
@@ -187,6 +201,10 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     return value;
   };
   const revocationEndpoint = endpoint("revocation_endpoint");
+  if (new URL(endpoint("token_endpoint")).pathname !== tokenPath) {
+    await closeServer(server);
+    throw new Error(`the token endpoint is not at ${tokenPath}`);
+  }
   const issuerOrigin = new URL(issuer).origin;
 
   return {
@@ -273,9 +291,28 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       return ids.length;
     },
 
+    holdTokenRequests() {
+      if (hold) throw new Error("holdTokenRequests: already holding");
+      let open!: () => void;
+      const released = new Promise<void>((resolve) => (open = resolve));
+      const current = {
+        count: 0,
+        released,
+        release: () => {
+          if (hold === current) hold = undefined;
+          open();
+        },
+      };
+      hold = current;
+      return { held: () => current.count, release: current.release };
+    },
+
     tokenRequests: () => ({ ...counts }),
 
-    close: () => closeServer(server),
+    close: () => {
+      hold?.release();
+      return closeServer(server);
+    },
   };
 }
 

@@ -93,6 +93,9 @@ export function listMigrations(dir = MIGRATIONS_DIR): string[] {
 /**
  * Gives a login role membership in `coffer_app` (created by the migrations), so the
  * application connects with exactly the rights the migrations granted and no more.
+ * Replicas starting together all run this: under the migrations' lock, or two of them
+ * would both find the role missing and the second CREATE ROLE would fail (pg_authid's
+ * unique index) and take its process down.
  */
 export async function ensureAppLogin(
   adminUrl: string,
@@ -101,6 +104,7 @@ export async function ensureAppLogin(
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
+    await client.query("SELECT pg_advisory_lock($1)", [ADVISORY_LOCK]);
     const exists = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [login.user]);
     const ident = client.escapeIdentifier(login.user);
     const password = client.escapeLiteral(login.password);
@@ -111,6 +115,7 @@ export async function ensureAppLogin(
     );
     await client.query(`GRANT coffer_app TO ${ident}`);
   } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [ADVISORY_LOCK]).catch(() => undefined);
     await client.end();
   }
 }

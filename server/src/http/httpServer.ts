@@ -8,6 +8,7 @@ import {
 import type { Db } from "../db/database.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import { clientAddress, trustedProxies } from "./clientAddress.ts";
 import { OAUTH_CALLBACK_PATH, oauthCallbackPage } from "./oauthCallbackPage.ts";
 
 type YogaLike = RequestContextSource & {
@@ -34,8 +35,13 @@ export function createHttpServer(options: {
   console?: ConsoleLike | undefined;
   /** Served at /metrics (Prometheus text format) when given. */
   metrics?: Pick<Metrics, "registry" | "httpRequests"> | undefined;
+  /** TRUSTED_PROXIES: peers whose X-Forwarded-For names the client (see clientAddress). */
+  trustedProxies?: readonly string[] | undefined;
 }) {
   const { yoga, db, logger, metrics } = options;
+  const trusted = options.trustedProxies?.length
+    ? trustedProxies(options.trustedProxies)
+    : undefined;
   return http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     const header = req.headers["x-request-id"];
@@ -91,12 +97,12 @@ export function createHttpServer(options: {
       return;
     }
     if (path === AUDIT_EXPORT_PATH) {
-      const ip = req.socket.remoteAddress;
+      const ip = clientAddress(req, trusted);
       void serveAuditExport(req, res, { yoga, logger, requestId, ...(ip ? { ip } : {}) });
       return;
     }
     if (API_PATHS.has(path)) {
-      const ip = req.socket.remoteAddress;
+      const ip = clientAddress(req, trusted);
       void yoga.handle(req, res, { requestId, ...(ip ? { ip } : {}) });
       return;
     }
