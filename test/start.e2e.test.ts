@@ -71,7 +71,9 @@ async function start(pgPort: number): Promise<Started> {
 
 /** Ctrl-C in a terminal: SIGINT to the whole process group (npm, node and PostgreSQL). */
 async function interrupt(started: Started): Promise<void> {
-  const exited = new Promise<void>((resolve) => started.child.once("exit", () => resolve()));
+  // "close", not "exit": npm may exit before the server's last lines reach the pipe, which
+  // stays open until every process writing to it (the server too) has exited.
+  const exited = new Promise<void>((resolve) => started.child.once("close", () => resolve()));
   process.kill(-started.child.pid!, "SIGINT");
   await exited;
   running.delete(started.child);
