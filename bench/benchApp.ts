@@ -141,6 +141,8 @@ async function buildBenchApp(appUrl: string, masterKey: Buffer, options: BenchAp
   const rateLimitStore = options.sharedRateLimits
     ? new pg.Pool({ connectionString: appUrl, max: 4 })
     : undefined;
+  // As main.ts: an idle connection dropped at shutdown must not crash the bench.
+  rateLimitStore?.on("error", () => undefined);
   const app = createApp({
     db,
     logger: options.logger ?? createLogger("silent"),
