@@ -1,9 +1,10 @@
 import { Prisma } from "../generated/prisma/client.ts";
 import type { CoreDeps } from "../CoreDeps.ts";
 import type { Tx } from "../db/database.ts";
-import { transitKeyStream, type TransitKeyEvent } from "../domain/transitKey/events.ts";
+import type { TransitKeyEvent } from "../domain/transitKey/events.ts";
+import { recordTransitKeyEvent } from "./recordTransitKeyEvent.ts";
 import { LeaseLostError } from "../errors/LeaseLostError.ts";
-import { appendToStream, lockChain } from "../eventstore/append.ts";
+import { lockChain } from "../eventstore/append.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
 import type { Logger } from "../logger.ts";
 import { instanceName } from "../ops/instanceName.ts";
@@ -62,15 +63,7 @@ export function createRewrapRunner(
     organizationId: string,
     event: TransitKeyEvent,
     metadata: EventMetadata,
-  ) =>
-    appendToStream(tx, {
-      streamId: transitKeyStream(organizationId),
-      organizationId,
-      expectedVersion: "any",
-      events: [event],
-      metadata,
-      now: deps.clock(),
-    });
+  ) => recordTransitKeyEvent(tx, deps.clock(), organizationId, event, metadata);
 
   /** Moves the secret versions still below the target: keyset pages, a two-stage pipeline. */
   async function rewrapVersions(lease: RewrapLease, keyName: string): Promise<void> {

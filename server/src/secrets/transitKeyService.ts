@@ -1,9 +1,9 @@
 import type { Caller, CoreDeps } from "../CoreDeps.ts";
 import { requireOrgAccess } from "../authz/access.ts";
 import type { Tx } from "../db/database.ts";
-import { transitKeyStream, type TransitKeyEvent } from "../domain/transitKey/events.ts";
+import type { TransitKeyEvent } from "../domain/transitKey/events.ts";
+import { recordTransitKeyEvent } from "./recordTransitKeyEvent.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
-import { appendToStream } from "../eventstore/append.ts";
 import { oneTransaction } from "../eventstore/executeCommand.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
 import type { Logger } from "../logger.ts";
@@ -30,15 +30,7 @@ export function transitKeyService(
     organizationId: string,
     event: TransitKeyEvent,
     metadata: EventMetadata,
-  ) =>
-    appendToStream(tx, {
-      streamId: transitKeyStream(organizationId),
-      organizationId,
-      expectedVersion: "any",
-      events: [event],
-      metadata,
-      now: deps.clock(),
-    });
+  ) => recordTransitKeyEvent(tx, deps.clock(), organizationId, event, metadata);
 
   async function requireOwner(caller: Caller, organizationId: string, what: string) {
     const access = await requireOrgAccess(deps.db, caller.actor, organizationId);
