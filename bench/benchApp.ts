@@ -130,7 +130,7 @@ export async function attachBenchApp(attach: BenchAttach, options: BenchAppOptio
   return { db: built.db, app: built.app, stop: built.stopApp };
 }
 
-/** The app as main.ts builds it on `appUrl`: keyrings cached while subscribed to changes. */
+/** The app as main.ts builds it on `appUrl`: keyrings and tokens cached while subscribed to changes. */
 async function buildBenchApp(appUrl: string, masterKey: Buffer, options: BenchAppOptions) {
   let statements = 0;
   const db: Db = createPrismaClient(appUrl, options.poolSize ?? 8, () => statements++);
@@ -164,6 +164,7 @@ async function buildBenchApp(appUrl: string, masterKey: Buffer, options: BenchAp
         }
       : {}),
   });
+  const stopTokenCache = await app.services.apiTokens.listen(appUrl);
   return {
     db,
     transit,
@@ -174,6 +175,7 @@ async function buildBenchApp(appUrl: string, masterKey: Buffer, options: BenchAp
       return n;
     },
     async stopApp() {
+      await stopTokenCache();
       await stopListening();
       await rateLimitStore?.end();
       await db.$disconnect();

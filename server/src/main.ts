@@ -89,6 +89,14 @@ async function main(): Promise<void> {
       tuning: { rewrapLeaseMs: config.rewrap.leaseMs },
       runsJobs,
     });
+    // Resolutions authenticate their token from memory while subscribed to token changes.
+    const stopTokenCache = await app.services.apiTokens.listen(databaseUrl, (error) =>
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        "API token subscription lost; authenticating every token from the database until it is back",
+      ),
+    );
+    shutdown.unshift(stopTokenCache);
   }
   // Every background timer lives here (webhook delivery, and the sweep that resumes re-wrap
   // jobs whose runner died; see README, "Scaling out"); the others in server/src are per

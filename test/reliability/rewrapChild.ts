@@ -3,6 +3,7 @@
  * transit engine slowed down, so that test/reliability/rewrapProcesses.int.test.ts can
  * SIGKILL or SIGSTOP it half-way. Run with `node --import tsx rewrapChild.ts '<json>'`, the
  * JSON being RewrapChildOptions. It prints JSON lines:
+ * With `waitForGo` it first prints `{"ready":true}` and waits for a line on stdin.
  * - mode "start" (a replica serving `rewrapSecrets`): `{"started": id}` once the job is
  *   open, then `{"finished": id}`, or `{"lost": id}` when its lease was taken over;
  * - mode "sweep" (a worker replica): `{"swept": id}` once it has completed a job that
@@ -29,6 +30,8 @@ export type RewrapChildOptions = {
   /** Added to every rewrap call. */
   rewrapDelayMs: number;
   leaseMs: number;
+  /** Print `{"ready":true}` and wait for a line on stdin before starting (a barrier). */
+  waitForGo?: boolean;
 };
 
 const options = JSON.parse(process.argv[2] ?? "{}") as RewrapChildOptions;
@@ -49,6 +52,12 @@ const app = createApp({
   tuning: { rewrapBatchSize: options.batchSize, rewrapLeaseMs: options.leaseMs },
   egress: testEgressPair(),
 });
+
+if (options.waitForGo) {
+  print({ ready: true });
+  await new Promise((resolve) => process.stdin.once("data", resolve));
+  process.stdin.pause();
+}
 
 if (options.mode === "start") {
   const started = await app.services.transitKeys.startRewrap(

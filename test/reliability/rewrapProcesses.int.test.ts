@@ -57,8 +57,9 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 /** A re-wrap process (rewrapChild.ts) and what it printed. */
-function startChild(mode: RewrapChildOptions["mode"], rewrapDelayMs: number) {
+function startChild(mode: RewrapChildOptions["mode"], rewrapDelayMs: number, waitForGo = false) {
   const options: RewrapChildOptions = {
+    waitForGo,
     mode,
     databaseUrl: t.database.appUrl,
     masterKeyHex: masterKey.toString("hex"),
@@ -76,15 +77,20 @@ function startChild(mode: RewrapChildOptions["mode"], rewrapDelayMs: number) {
       fileURLToPath(new URL("./rewrapChild.ts", import.meta.url)),
       JSON.stringify(options),
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: [waitForGo ? "pipe" : "ignore", "pipe", "pipe"] },
   );
   let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
     child.on("exit", (code, signal) => resolve(signal ?? code)),
   );
-  return { child, exited, output: () => output };
+  return {
+    child,
+    exited,
+    output: () => output,
+    go: () => child.stdin?.end("go\n"),
+  };
 }
 
 async function rotate(): Promise<number> {
@@ -227,7 +233,13 @@ describe("re-wrap jobs across processes", () => {
 
   it("two starts at once share one job, run by one of them", async () => {
     const target = await rotate();
-    const [a, b] = [startChild("start", 20), startChild("start", 20)];
+    // Both processes booted, then released together: the starts really overlap.
+    const [a, b] = [startChild("start", 20, true), startChild("start", 20, true)];
+    await waitFor("both runners ready", async () =>
+      [a, b].every((c) => c.output().includes('{"ready":true}')) ? true : undefined,
+    );
+    a.go();
+    b.go();
     const exits = await waitFor("both runners exiting", async () => {
       const codes = [a.child.exitCode, b.child.exitCode];
       return codes.every((c) => c !== null) ? codes : undefined;

@@ -96,6 +96,8 @@ export async function startTestApp(
     egress,
     ...(options.dynamic ? { dynamic: options.dynamic(db) } : {}),
   });
+  // As main.ts: resolutions authenticate their token from memory while subscribed.
+  const stopTokenCache = await app.services.apiTokens.listen(database.appUrl);
 
   async function gql<T = Record<string, any>>(
     query: string,
@@ -277,6 +279,7 @@ export async function startTestApp(
             `Projections differ from a replay of the events:\n${JSON.stringify(differences, null, 2)}`,
           );
       } finally {
+        await stopTokenCache();
         await db.$disconnect();
         await rateLimitStore?.end();
         await Promise.all([egress.oauth.close(), egress.webhooks.close()]);

@@ -61,7 +61,11 @@ export function createServices(
     publicUrl: options.publicUrl,
     egress: options.egress.oauth,
   });
-  const usage = createUsageLog(deps, { maxBatch: options.usageBatch });
+  const apiTokens = apiTokenService(deps);
+  const usage = createUsageLog(
+    { ...deps, onTokenRefused: apiTokens.forgetCached },
+    { maxBatch: options.usageBatch },
+  );
   return {
     usage,
     transitKeys,
@@ -95,7 +99,7 @@ export function createServices(
       destroyKey: transitKeys.destroyKey,
     }),
     workspaces: workspaceService(deps),
-    apiTokens: apiTokenService(deps),
+    apiTokens,
     sessions: limitedSignIn(sessionService(deps, { ttlMs: options.sessionTtlMs }), options.limits),
   };
 }

@@ -14,6 +14,7 @@ import type { Context } from "./context.ts";
 import { useInputDepthLimit } from "./inputDepth.ts";
 import { withoutInputValues } from "./inputErrorMessage.ts";
 import { MAX_QUERY_COST, useQueryCost } from "./queryCost.ts";
+import { isResolutionOnly } from "./resolutionOnly.ts";
 import { schema } from "./schema.ts";
 import { useStrictUtf8Body } from "./strictUtf8Body.ts";
 
@@ -144,12 +145,16 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
       // above are unchanged.
       useGraphQlJit(),
     ],
-    context: async ({ request, requestId, ip }): Promise<Context> => {
+    context: async ({ request, params, requestId, ip }): Promise<Context> => {
       const cookies: string[] = [];
       pendingCookies.set(request, cookies);
       const userAgent = request.headers.get("user-agent") ?? undefined;
       return {
-        actor: await authenticate(request),
+        // No params when /audit/export borrows this context: a cached token is never used there.
+        actor: await authenticate(
+          request,
+          isResolutionOnly((params as typeof params | undefined)?.query),
+        ),
         requestId: requestId ?? headerRequestId(request) ?? randomUUID(),
         request: { ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) },
         db,
@@ -168,11 +173,11 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
     },
   });
 
-  async function authenticate(request: Request): Promise<Actor | null> {
+  async function authenticate(request: Request, cached: boolean): Promise<Actor | null> {
     const authorization = request.headers.get("authorization");
     if (authorization) {
       const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-      return match ? services.apiTokens.authenticate(match[1]!) : null;
+      return match ? services.apiTokens.authenticate(match[1]!, { cached }) : null;
     }
     const session = readCookie(request.headers.get("cookie"), cookieName);
     if (!session || !crossSiteSafe(request)) return null;

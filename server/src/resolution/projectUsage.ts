@@ -19,7 +19,10 @@ export type ProjectedUsage = {
  * over a relation `appended(event_index, event_position)` that the statement defines
  * first: the group-committed append (resolution/usageLog.ts) or, on replay, the positions
  * of events already stored. One text for both, so a replay rebuilds exactly the rows the
- * hot path wrote (row ids aside). `$organization` is the organization's placeholder; the
+ * hot path wrote (row ids aside). A secret's last use is kept to the second, and written
+ * only when that second changes: a secret resolved hundreds of times a second is updated
+ * about once a second, not once per resolution, and the result does not depend on how
+ * events were batched (the latest truncated time wins). `$organization` is the organization's placeholder; the
  * 13 columns of usageProjectionValues take the placeholders from `$first` on.
  *
  * OAuth connections are not touched here: their rows are locked while a token is refreshed,
@@ -44,8 +47,8 @@ export function usageProjectionCtes(organization: number, first: number): string
     ),
     touched AS (
       UPDATE secrets s SET last_used_at = t.at
-      FROM (SELECT secret_id, max(used_at) AS at FROM used GROUP BY secret_id) t
-      WHERE s.id = t.secret_id
+      FROM (SELECT secret_id, date_trunc('second', max(used_at)) AS at FROM used GROUP BY secret_id) t
+      WHERE s.id = t.secret_id AND (s.last_used_at IS NULL OR s.last_used_at < t.at)
     )`;
 }
 

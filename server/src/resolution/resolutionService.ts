@@ -3,6 +3,7 @@ import { loadWorkspaceAccess, requirePermission, requireWorkspaceAccess } from "
 import { DEFAULT_ENVIRONMENT, ENVIRONMENT_NAME } from "../domain/names.ts";
 import { type UsageEvent, type UsagePurpose, type UsedSecret } from "../domain/usage/events.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
+import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
 import type { UsageLog } from "./usageLog.ts";
 import type { Logger } from "../logger.ts";
@@ -215,6 +216,8 @@ export function resolutionService(
         caller,
       );
     } catch (auditError) {
+      // The token was revoked meanwhile: its holder learns nothing about the credentials.
+      if (auditError instanceof UnauthenticatedError) throw auditError;
       deps.logger.error({ err: String(auditError) }, "a failed resolution could not be audited");
     }
     throw error;
@@ -421,6 +424,8 @@ export function resolutionService(
           );
         }
       } catch (error) {
+        // Its token was revoked before the event could commit: refused, not an outage.
+        if (error instanceof UnauthenticatedError) throw error;
         deps.logger.error(
           { err: error instanceof Error ? error.message : String(error) },
           "usage event not recorded; no values returned",

@@ -17,6 +17,7 @@ import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { executeCommand, inTransaction } from "../eventstore/executeCommand.ts";
 import { preparedRows, type Db, type Tx } from "../db/database.ts";
+import { createApiTokenCache, type AuthenticatedToken } from "./apiTokenCache.ts";
 import { parseInput } from "./parseInput.ts";
 import { projectApiToken } from "./projections.ts";
 import { isUuid } from "../domain/uuid.ts";
@@ -36,6 +37,7 @@ const LAST_USED_GRANULARITY_MS = 60_000;
  * not a projection.
  */
 export function apiTokenService(deps: CoreDeps) {
+  const cache = createApiTokenCache();
   const run = (
     tx: Tx,
     caller: Caller,
@@ -102,28 +104,34 @@ export function apiTokenService(deps: CoreDeps) {
       });
     },
 
-    /** Resolves a bearer token to its actor, or null when unknown, revoked or expired. */
-    async authenticate(token: string): Promise<Actor | null> {
+    /**
+     * Resolves a bearer token to its actor, or null when unknown, revoked or expired. With
+     * `cached`, a token authenticated before may come from the cache (apiTokenCache.ts):
+     * only for requests whose every use of the token is re-checked where it counts (a
+     * resolution: its usage statement refuses a dead token).
+     */
+    async authenticate(token: string, options: { cached?: boolean } = {}): Promise<Actor | null> {
       if (!token.startsWith(API_TOKEN_PREFIX)) return null;
       const now = deps.clock();
-      // Every API request starts here: one indexed, raw lookup of only what is needed.
-      const [row] = await preparedRows<{
-        id: string;
-        organizationId: string;
-        workspaceId: string | null;
-        permissions: string[];
-        lastUsedAt: Date | null;
-      }>(
-        deps.db,
-        "coffer_authenticate_token",
-        `SELECT id::text, organization_id::text AS "organizationId", workspace_id::text AS "workspaceId", permissions,
-                last_used_at AS "lastUsedAt"
-         FROM api_tokens
-         WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2::timestamptz)`,
-        [sha256Hex(token), now],
-      );
-      if (!row) return null;
+      const hash = sha256Hex(token);
+      let row = options.cached ? cache.get(hash, now) : undefined;
+      if (!row) {
+        const generation = cache.generation();
+        // Every other API request starts here: one indexed, raw lookup of only what is needed.
+        [row] = await preparedRows<AuthenticatedToken>(
+          deps.db,
+          "coffer_authenticate_token",
+          `SELECT id::text, organization_id::text AS "organizationId", workspace_id::text AS "workspaceId", permissions,
+                  expires_at AS "expiresAt", last_used_at AS "lastUsedAt"
+           FROM api_tokens
+           WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2::timestamptz)`,
+          [hash, now],
+        );
+        if (!row) return null;
+        cache.set(hash, row, generation, now);
+      }
       if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= LAST_USED_GRANULARITY_MS) {
+        row.lastUsedAt = now;
         await deps.db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: now } });
       }
       return {
@@ -134,6 +142,13 @@ export function apiTokenService(deps: CoreDeps) {
         permissions: row.permissions as Permission[],
       };
     },
+
+    /** Serves `authenticate(…, { cached: true })` from memory while subscribed (see apiTokenCache). */
+    listen: (connectionString: string, onLost?: (error: unknown) => void) =>
+      cache.listen(connectionString, onLost),
+
+    /** A usage statement refused a token: drop what is cached (its announcement is on its way). */
+    forgetCached: () => cache.forget(),
   };
 }
 

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import pg from "pg";
 import { preparedRows, type Db } from "../db/database.ts";
+import { listen } from "../db/listen.ts";
 import type { KeyringStore, StoredKeyring } from "./KeyringStore.ts";
 import type { TransitKeyInfo } from "./Transit.ts";
 
@@ -49,41 +49,29 @@ export class PrismaKeyringStore implements KeyringStore {
     connectionString: string,
     onLost?: (error: unknown) => void,
   ): Promise<() => Promise<void>> {
-    let stopped = false;
-    let client: pg.Client | undefined;
-    let retry: NodeJS.Timeout | undefined;
     const forget = () => {
       this.listening = false;
       this.generation++;
       this.rows.clear();
     };
-    const connect = async () => {
-      const next = new pg.Client({ connectionString });
-      next.on("notification", (message) => {
+    const stop = await listen(connectionString, "coffer_keyring", {
+      onNotification: (name) => {
         this.generation++;
-        if (message.payload) this.rows.delete(message.payload);
-      });
-      next.on("error", (error) => {
+        if (name) this.rows.delete(name);
+      },
+      onSubscribed: () => {
+        // Rows cached from now on are invalidated by whatever commits after this point.
+        forget();
+        this.listening = true;
+      },
+      onLost: (error) => {
         forget();
         onLost?.(error);
-        void next.end().catch(() => undefined);
-        if (!stopped)
-          retry = setTimeout(() => void connect().catch(() => undefined), 1_000).unref();
-      });
-      await next.connect();
-      await next.query("LISTEN coffer_keyring");
-      client = next;
-      // Rows cached from now on are invalidated by whatever commits after this point.
-      this.generation++;
-      this.rows.clear();
-      this.listening = true;
-    };
-    await connect();
+      },
+    });
     return async () => {
-      stopped = true;
-      if (retry) clearTimeout(retry);
+      await stop();
       forget();
-      await client?.end().catch(() => undefined);
     };
   }
 

@@ -114,7 +114,12 @@ builder.node(SecretRef, {
     currentVersion: t.exposeInt("currentVersion"),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
-    lastUsedAt: t.expose("lastUsedAt", { type: "DateTime", nullable: true }),
+    lastUsedAt: t.expose("lastUsedAt", {
+      type: "DateTime",
+      nullable: true,
+      description:
+        "When the secret was last resolved, to the second (recentUsage has each use's exact time)",
+    }),
     workspace: t.field({
       type: WorkspaceRef,
       nullable: true,
