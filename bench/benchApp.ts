@@ -84,7 +84,7 @@ export async function startBenchApp(
     }),
   );
   const caller: Caller = {
-    actor: { kind: "user", userId, sessionId: "bench" },
+    actor: { kind: "user", userId, sessionId: "bench", mfa: false },
     metadata: { actor: { kind: "user", id: userId } },
   };
   const organizationId = await app.services.organizations.create(caller, { name: "Bench" });

@@ -44,3 +44,25 @@ path "transit/decrypt/coffer-org-*" {
 path "transit/rewrap/coffer-org-*" {
   capabilities = ["update"]
 }
+
+# Users' TOTP seeds (two-factor sign-in) live under one key of their own, "coffer-users":
+# created on first use and read, and used to encrypt and decrypt; never rotated through
+# this policy's grants beyond "update", never deleted. Exact paths, no prefix match.
+path "transit/keys/coffer-users" {
+  capabilities = ["create", "read", "update"]
+  denied_parameters = {
+    "exportable"             = []
+    "allow_plaintext_backup" = []
+    "min_available_version"  = []
+    "ciphertext"             = []
+    "certificate_chain"      = []
+  }
+}
+
+path "transit/encrypt/coffer-users" {
+  capabilities = ["update"]
+}
+
+path "transit/decrypt/coffer-users" {
+  capabilities = ["update"]
+}

@@ -63,6 +63,26 @@ describe("organization", () => {
       .when({ type: "EndOrgMemberSessions", userId: "u3" })
       .thenThrows(NotFoundError);
   });
+
+  it("records a change of the two-factor requirement, and nothing when it is already so", () => {
+    const withMember: OrganizationEvent[] = [created];
+    const required: OrganizationEvent[] = [
+      created,
+      { type: "OrganizationMfaRequirementChanged", data: { required: true } },
+    ];
+    given(organizationDecider, withMember)
+      .when({ type: "SetMfaRequirement", required: false })
+      .then([]);
+    given(organizationDecider, withMember)
+      .when({ type: "SetMfaRequirement", required: true })
+      .then([{ type: "OrganizationMfaRequirementChanged", data: { required: true } }]);
+    given(organizationDecider, required)
+      .when({ type: "SetMfaRequirement", required: true })
+      .then([]);
+    given(organizationDecider, required)
+      .when({ type: "SetMfaRequirement", required: false })
+      .then([{ type: "OrganizationMfaRequirementChanged", data: { required: false } }]);
+  });
 });
 
 const wsCreated: WorkspaceEvent[] = [

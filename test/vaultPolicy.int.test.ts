@@ -54,6 +54,10 @@ beforeAll(async () => {
   await transit.setMinDecryptionVersion(key, 2);
   await transit.decrypt(key, [rewrapped!]);
   await transit.deleteKey(key);
+  // Users' TOTP seeds (auth/mfaService.ts): created, encrypted, decrypted, never deleted.
+  await transit.createKey("coffer-users");
+  const [seed] = await transit.encrypt("coffer-users", [Buffer.from("seed")]);
+  await transit.decrypt("coffer-users", [seed!]);
 });
 afterAll(async () => {
   await transit.stop();
@@ -95,9 +99,13 @@ describe("deploy/coffer-policy.hcl", () => {
     }
   });
 
-  it("grants nothing outside the organizations' keys", () => {
+  it("grants nothing outside the organizations' keys and the users' key", () => {
     for (const rule of rules)
-      expect(rule.path).toMatch(/^transit\/(keys|encrypt|decrypt|rewrap)\/coffer-org-\*$/);
+      expect(rule.path).toMatch(
+        /^transit\/(?:(keys|encrypt|decrypt|rewrap)\/coffer-org-\*|(keys|encrypt|decrypt)\/coffer-users)$/,
+      );
+    const users = rules.find((r) => r.path === "transit/keys/coffer-users");
+    expect(users?.capabilities).not.toContain("delete");
   });
 });
 

@@ -41,6 +41,11 @@ export type AuditEventFilter = {
   until?: InputMaybe<Scalars["DateTime"]["input"]>;
 };
 
+export type BeginTotpEnrollmentInput = {
+  /** Your current password */
+  password: Scalars["String"]["input"];
+};
+
 export type ChangeOrganizationMemberRoleInput = {
   organizationId: Scalars["ID"]["input"];
   role: OrgRole;
@@ -151,6 +156,12 @@ export type DeleteOrganizationInput = {
   /** The organization's slug, typed again */
   confirmSlug: Scalars["String"]["input"];
   organizationId: Scalars["ID"]["input"];
+};
+
+export type DisableTotpInput = {
+  /** The app's current code, or a recovery code */
+  code: Scalars["String"]["input"];
+  password: Scalars["String"]["input"];
 };
 
 export type EndOrganizationMemberSessionsInput = {
@@ -282,9 +293,21 @@ export type SecretValueInput = {
   value: Scalars["String"]["input"];
 };
 
+export type SetOrganizationMfaRequirementInput = {
+  organizationId: Scalars["ID"]["input"];
+  required: Scalars["Boolean"]["input"];
+};
+
 export type SignInInput = {
   email: Scalars["String"]["input"];
+  /** With two-factor sign-in on: the authenticator app's code or a recovery code (MfaRequiredError without it) */
+  mfaCode?: InputMaybe<Scalars["String"]["input"]>;
   password: Scalars["String"]["input"];
+};
+
+export type TotpCodeInput = {
+  /** The app's current 6-digit code */
+  code: Scalars["String"]["input"];
 };
 
 export type UpdateCustomOAuthProviderInput = {

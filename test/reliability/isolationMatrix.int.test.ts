@@ -248,6 +248,14 @@ const FIELDS: Record<string, FieldCase> = {
       variables: { i: { organizationId: t.orgId, userId: t.memberUserId } },
     }),
   },
+  // Setting what is already set (off) changes nothing: an allowed call records no event.
+  setOrganizationMfaRequirement: {
+    level: "organization",
+    call: (t) => ({
+      query: input("setOrganizationMfaRequirement", "SetOrganizationMfaRequirementInput"),
+      variables: { i: { organizationId: t.orgId, required: false } },
+    }),
+  },
   createWorkspace: {
     level: "organization",
     call: (t) => ({
@@ -527,6 +535,35 @@ const FIELDS: Record<string, FieldCase> = {
     call: () => ({
       query: input("changePassword", "ChangePasswordInput"),
       variables: { i: { currentPassword: "not-the-password", newPassword: "a-new-password-1" } },
+    }),
+  },
+  // Two-factor sign-in acts on the caller's own account only (test/mfa.int.test.ts).
+  beginTotpEnrollment: {
+    level: "own",
+    call: () => ({
+      query: input("beginTotpEnrollment", "BeginTotpEnrollmentInput"),
+      variables: { i: { password: "not-the-password" } },
+    }),
+  },
+  confirmTotpEnrollment: {
+    level: "own",
+    call: () => ({
+      query: input("confirmTotpEnrollment", "TotpCodeInput"),
+      variables: { i: { code: "000000" } },
+    }),
+  },
+  regenerateRecoveryCodes: {
+    level: "own",
+    call: () => ({
+      query: input("regenerateRecoveryCodes", "TotpCodeInput"),
+      variables: { i: { code: "000000" } },
+    }),
+  },
+  disableTotp: {
+    level: "own",
+    call: () => ({
+      query: input("disableTotp", "DisableTotpInput"),
+      variables: { i: { password: "not-the-password", code: "000000" } },
     }),
   },
   // Acts on the caller's own sessions only: another user's session id answers as a

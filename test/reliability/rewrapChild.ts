@@ -62,7 +62,7 @@ if (options.waitForGo) {
 if (options.mode === "start") {
   const started = await app.services.transitKeys.startRewrap(
     {
-      actor: { kind: "user", userId: options.userId, sessionId: "rewrap-child" },
+      actor: { kind: "user", userId: options.userId, sessionId: "rewrap-child", mfa: false },
       metadata: { actor: { kind: "user", id: options.userId } },
     },
     options.organizationId,

@@ -7,14 +7,15 @@ import type { Transit } from "../../server/src/transit/Transit.ts";
  * each value it stored (the `values` of a secret version, the `value` of a sealed OAuth
  * token, client secret or webhook key) and each ciphertext it got back. When the app is
  * closed, the scan looks for them where they must never be:
- *  - values: every log line, every GraphQL response except the two that hand out values
- *    by design (resolveSecrets; createWebhookSubscription's one-time signing secret), and
+ *  - values: every log line, every GraphQL response except the three that hand out values
+ *    by design (resolveSecrets; createWebhookSubscription's one-time signing secret;
+ *    beginTotpEnrollment's one-time TOTP seed, to its own user), and
  *    every row of every table of the file's database (events included) read as text;
  *  - ciphertexts: every log line, every GraphQL response and every event.
  * Values shorter than MIN_LENGTH are too common to search for (e.g. "1"); they are counted.
  */
 const MIN_LENGTH = 6;
-const DISCLOSING = /\b(resolveSecrets|createWebhookSubscription)\b/;
+const DISCLOSING = /\b(resolveSecrets|createWebhookSubscription|beginTotpEnrollment)\b/;
 
 export type ScanSummary = {
   values: number;

@@ -14,6 +14,7 @@ import type { RateLimits } from "../ops/rateLimits.ts";
 import { oauthService } from "../oauth/oauthService.ts";
 import { webhookService } from "../webhooks/webhookService.ts";
 import { apiTokenService } from "../tenancy/apiTokens.ts";
+import { mfaService } from "../auth/mfaService.ts";
 import { organizationService } from "../tenancy/organizations.ts";
 import { workspaceService } from "../tenancy/workspaces.ts";
 
@@ -62,6 +63,7 @@ export function createServices(
     egress: options.egress.oauth,
   });
   const apiTokens = apiTokenService(deps);
+  const mfa = mfaService({ ...deps, transit: options.transit });
   const usage = createUsageLog(
     { ...deps, onTokenRefused: apiTokens.forgetCached },
     { maxBatch: options.usageBatch },
@@ -100,7 +102,11 @@ export function createServices(
     }),
     workspaces: workspaceService(deps),
     apiTokens,
-    sessions: limitedSignIn(sessionService(deps, { ttlMs: options.sessionTtlMs }), options.limits),
+    mfa,
+    sessions: limitedSignIn(
+      sessionService(deps, { ttlMs: options.sessionTtlMs, mfa, limitMfa: options.limits.mfa }),
+      options.limits,
+    ),
   };
 }
 
@@ -138,9 +144,9 @@ function limitedSignIn(
 ): ReturnType<typeof sessionService> {
   return {
     ...service,
-    async signIn(email, password, metadata) {
+    async signIn(email, password, metadata, mfaCode) {
       await limits.signIn(email, metadata.ip);
-      return service.signIn(email, password, metadata);
+      return service.signIn(email, password, metadata, mfaCode);
     },
   };
 }

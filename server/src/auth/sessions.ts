@@ -16,12 +16,22 @@ import {
   verifyPassword,
 } from "./passwords.ts";
 import { SESSION_PREFIX, newOpaqueToken, sha256Hex } from "./secretTokens.ts";
+import { MfaRequiredError } from "../errors/MfaRequiredError.ts";
+import type { MfaService } from "./mfaService.ts";
 
 /**
  * Console sessions: an opaque random id in an httpOnly, SameSite=Strict cookie; the
  * database keeps its SHA-256. Sign-in and sign-out are audited on the user's stream.
  */
-export function sessionService(deps: CoreDeps, options: { ttlMs: number }) {
+export function sessionService(
+  deps: CoreDeps,
+  options: {
+    ttlMs: number;
+    mfa: Pick<MfaService, "checkSecondFactor">;
+    /** Counts one attempt at a user's second factor (the shared limiter); throws when spent. */
+    limitMfa: (userId: string) => Promise<void>;
+  },
+) {
   const audit = (tx: Tx, userId: string, event: UserEvent, metadata: EventMetadata, now: Date) =>
     appendToStream(tx, {
       streamId: userStream(userId),
@@ -33,17 +43,47 @@ export function sessionService(deps: CoreDeps, options: { ttlMs: number }) {
     });
 
   return {
-    async signIn(email: string, password: string, metadata: Omit<EventMetadata, "actor">) {
+    /**
+     * Password, then — for a user with two-factor sign-in — `mfaCode` (TOTP or a recovery
+     * code): without one the answer is MfaRequiredError and no session. A wrong password
+     * or code of a known user is audited (UserSignInFailed, with the client address).
+     */
+    async signIn(
+      email: string,
+      password: string,
+      metadata: Omit<EventMetadata, "actor">,
+      mfaCode?: string | null,
+    ) {
       const user = await deps.db.user.findUnique({ where: { email: normalizeEmail(email) } });
       const ok = user
         ? await verifyPassword(password, user.passwordHash)
         : await verifyAgainstDummy(password);
-      if (!user || !ok) throw new UnauthenticatedError("Email or password is incorrect");
+      if (!user) throw new UnauthenticatedError("Email or password is incorrect");
+      const asUser = { ...metadata, actor: { kind: "user" as const, id: user.id } };
+      const failed = async (reason: "password" | "mfa") =>
+        inTransaction(deps.db, (tx) =>
+          audit(
+            tx,
+            user.id,
+            { type: "UserSignInFailed", data: { userId: user.id, reason } },
+            asUser,
+            deps.clock(),
+          ),
+        );
+      if (!ok) {
+        await failed("password");
+        throw new UnauthenticatedError("Email or password is incorrect");
+      }
+      const needsMfa = user.totpEnabledAt !== null;
+      if (needsMfa && !mfaCode?.trim()) throw new MfaRequiredError();
+      if (needsMfa) await options.limitMfa(user.id);
       const token = newOpaqueToken(SESSION_PREFIX);
       const now = deps.clock();
       const sessionId = deps.newId();
       const expiresAt = new Date(now.getTime() + options.ttlMs);
-      await inTransaction(deps.db, async (tx) => {
+      const opened = await inTransaction(deps.db, async (tx) => {
+        if (needsMfa && !(await options.mfa.checkSecondFactor(tx, user, mfaCode!, asUser)))
+          return false;
         await tx.session.create({
           data: {
             id: sessionId,
@@ -51,16 +91,22 @@ export function sessionService(deps: CoreDeps, options: { ttlMs: number }) {
             userId: user.id,
             createdAt: now,
             expiresAt,
+            mfaVerified: needsMfa,
           },
         });
         await audit(
           tx,
           user.id,
           { type: "UserSignedIn", data: { userId: user.id, sessionId } },
-          { ...metadata, actor: { kind: "user", id: user.id } },
+          asUser,
           now,
         );
+        return true;
       });
+      if (!opened) {
+        await failed("mfa");
+        throw new UnauthenticatedError("The code is incorrect or was already used");
+      }
       return { token, userId: user.id, expiresAt };
     },
 
@@ -157,7 +203,12 @@ export function sessionService(deps: CoreDeps, options: { ttlMs: number }) {
       if (!token.startsWith(SESSION_PREFIX)) return null;
       const session = await deps.db.session.findUnique({ where: { tokenHash: sha256Hex(token) } });
       if (!session || session.revokedAt || session.expiresAt <= deps.clock()) return null;
-      return { kind: "user", userId: session.userId, sessionId: session.id };
+      return {
+        kind: "user",
+        userId: session.userId,
+        sessionId: session.id,
+        mfa: session.mfaVerified,
+      };
     },
   };
 }

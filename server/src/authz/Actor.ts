@@ -2,7 +2,8 @@ import type { Permission } from "../domain/roles.ts";
 
 /** Who is calling, as established by authentication: the only source of the tenant. */
 export type Actor =
-  | { kind: "user"; userId: string; sessionId: string }
+  /** `mfa`: the session was opened with a second factor (organizations may demand it). */
+  | { kind: "user"; userId: string; sessionId: string; mfa: boolean }
   | {
       kind: "token";
       tokenId: string;

@@ -44,10 +44,11 @@ export async function loadOrgAccess(
   }
   const member = await db.orgMember.findUnique({
     where: { organizationId_userId: { organizationId, userId: actor.userId } },
-    select: { role: true, organization: { select: { deletedAt: true } } },
+    select: { role: true, organization: { select: { deletedAt: true, requireMfa: true } } },
   });
   // A deleted organization is gone for everyone (its tokens were revoked with it).
   if (!member || member.organization.deletedAt) return null;
+  requireMfaIfDemanded(actor, member.organization.requireMfa);
   const orgRole = member.role as OrgRole;
   return { organizationId, orgRole, permissions: orgRole === "MEMBER" ? NONE : ALL };
 }
@@ -91,6 +92,7 @@ export async function loadWorkspaceAccess(
       organization: {
         select: {
           deletedAt: true,
+          requireMfa: true,
           members: { where: { userId: actor.userId }, select: { role: true } },
         },
       },
@@ -99,6 +101,7 @@ export async function loadWorkspaceAccess(
   });
   const orgRole = workspace?.organization.members[0]?.role as OrgRole | undefined;
   if (!workspace || !orgRole || workspace.organization.deletedAt) return null;
+  requireMfaIfDemanded(actor, workspace.organization.requireMfa);
   const workspaceRole = (workspace.members[0]?.role as WorkspaceRole | undefined) ?? null;
   const permissions =
     orgRole !== "MEMBER" ? ALL : workspaceRole ? WORKSPACE_ROLE_PERMISSIONS[workspaceRole] : null;
@@ -110,6 +113,17 @@ export async function loadWorkspaceAccess(
     workspaceRole,
     permissions,
   };
+}
+
+/**
+ * A member of an organization that demands two-factor sign-in acts in it only from a
+ * session opened with a second factor; told so, since the organization is theirs to see.
+ */
+function requireMfaIfDemanded(actor: Actor & { kind: "user" }, required: boolean): void {
+  if (required && !actor.mfa)
+    throw new ForbiddenError(
+      "This organization requires two-factor sign-in: turn it on under Account, then sign in again with a code",
+    );
 }
 
 export async function requireOrgAccess(

@@ -2,6 +2,7 @@ import type { AppError } from "../errors/AppError.ts";
 import { ConflictError } from "../errors/ConflictError.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
+import { MfaRequiredError } from "../errors/MfaRequiredError.ts";
 import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
 import { SecretIntegrityError } from "../secrets/secretPayload.ts";
@@ -31,6 +32,12 @@ builder.objectType(ConflictError, { name: "ConflictError", interfaces: [ErrorInt
 builder.objectType(ForbiddenError, { name: "ForbiddenError", interfaces: [ErrorInterface] });
 builder.objectType(UnauthenticatedError, {
   name: "UnauthenticatedError",
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(MfaRequiredError, {
+  name: "MfaRequiredError",
+  description: "The password was right; sign in again with `mfaCode` (TOTP or a recovery code)",
   interfaces: [ErrorInterface],
 });
 

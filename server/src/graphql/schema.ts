@@ -17,6 +17,7 @@ import "./types/OAuth.ts";
 import "./types/Webhook.ts";
 import "./queries.ts";
 import "./mutations/auth.ts";
+import "./mutations/mfa.ts";
 import "./mutations/organizations.ts";
 import "./mutations/workspaces.ts";
 import "./mutations/apiTokens.ts";

@@ -74,6 +74,9 @@ export function createRateLimits(options: RateLimitOptions, onLimited?: (limit: 
   };
   const signIn = limiter("sign_in", options.signInsPerMinute, false);
   const resolve = limiter("resolve", options.resolutionsPerMinute, true);
+  // Second-factor attempts per user, wherever they come from (the sign-in limit is per
+  // email and address): as many a minute as sign-ins.
+  const mfa = limiter("mfa", options.signInsPerMinute, false);
   const consume = async (
     limiter: RateLimiterAbstract,
     key: string,
@@ -98,6 +101,7 @@ export function createRateLimits(options: RateLimitOptions, onLimited?: (limit: 
         "sign-in attempts",
       ),
     resolve: (callerKey: string) => consume(resolve, callerKey, "resolve", "resolutions"),
+    mfa: (userId: string) => consume(mfa, hashed(userId), "mfa", "two-factor attempts"),
   };
 }
 

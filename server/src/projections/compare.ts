@@ -17,6 +17,7 @@ export const REPLAYABLE: Record<string, string[]> = {
     "transit_key",
     "transit_min_version",
     "deleted_at",
+    "require_mfa",
   ],
   org_members: ["organization_id", "user_id", "role", "added_at"],
   workspaces: ["id", "organization_id", "slug", "name", "aws_external_id", "created_at", "version"],

@@ -89,7 +89,8 @@ export function resolutionService(
       const member = isUuid(input.onBehalfOfUser)
         ? await loadWorkspaceAccess(
             deps.db,
-            { kind: "user", userId: input.onBehalfOfUser, sessionId: "" },
+            // A membership check, not a sign-in: the user's own sessions play no part.
+            { kind: "user", userId: input.onBehalfOfUser, sessionId: "", mfa: true },
             workspaceId,
           )
         : null;

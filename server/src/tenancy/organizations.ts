@@ -147,6 +147,25 @@ export function organizationService(
     },
 
     /**
+     * Whether members must sign in with a second factor to act in the organization.
+     * Organization ADMIN or OWNER, signed in; turning it on needs the caller's own session
+     * to be two-factor already, so that nobody locks themselves out by accident.
+     */
+    async setMfaRequirement(caller: Caller, organizationId: string, required: boolean) {
+      await inTransaction(deps.db, async (tx) => {
+        const access = await requireOrgAccess(tx, caller.actor, organizationId);
+        if (caller.actor.kind !== "user")
+          throw new ForbiddenError("Only a signed-in administrator can change sign-in rules");
+        requirePermission(access, "admin", "Changing the organization's sign-in rules");
+        if (required && !caller.actor.mfa)
+          throw new ForbiddenError(
+            "Turn on two-factor sign-in for yourself and sign in with a code before requiring it of everyone",
+          );
+        await run(tx, caller, organizationId, { type: "SetMfaRequirement", required });
+      });
+    },
+
+    /**
      * Deletes the organization for good: the deletion is recorded (and its tokens revoked)
      * first, then its transit key is destroyed, which crypto-shreds every secret it held.
      * Organization OWNER only; `confirmSlug` must repeat the slug.

@@ -58,6 +58,12 @@ export function projectOrganization(organizationId: string) {
             data: { revokedAt: now },
           });
           break;
+        case "OrganizationMfaRequirementChanged":
+          await tx.organization.update({
+            where: { id: organizationId },
+            data: { requireMfa: event.data.required },
+          });
+          break;
         case "OrgMemberSessionsEnded":
           // Every console session of the member stops working at once.
           await tx.session.updateMany({

@@ -61,6 +61,7 @@ const KNOWN_TYPES = [
   "SecretsRewrapCompleted",
   "TransitKeyMinimumRaised",
   "OrgMemberSessionsEnded",
+  "OrganizationMfaRequirementChanged",
   "UserSessionRevoked",
 ];
 

@@ -18,6 +18,7 @@ export type OrganizationCommand =
   | { type: "ChangeOrgMemberRole"; userId: string; role: OrgRole }
   | { type: "RemoveOrgMember"; userId: string }
   | { type: "EndOrgMemberSessions"; userId: string }
+  | { type: "SetMfaRequirement"; required: boolean }
   /** `confirmSlug` must repeat the slug: deletion destroys every secret for good. */
   | { type: "DeleteOrganization"; organizationId: string; slug: string; confirmSlug: string };
 
@@ -52,6 +53,10 @@ export function decideOrganization(
     case "EndOrgMemberSessions":
       requireMember(state, command.userId);
       return [{ type: "OrgMemberSessionsEnded", data: { userId: command.userId } }];
+    case "SetMfaRequirement":
+      // Idempotent: setting what is already set records nothing.
+      if (state.requireMfa === command.required) return [];
+      return [{ type: "OrganizationMfaRequirementChanged", data: { required: command.required } }];
     case "DeleteOrganization":
       if (command.confirmSlug !== command.slug) {
         throw ValidationError.fromIssues([

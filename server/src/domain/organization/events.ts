@@ -10,6 +10,8 @@ export type OrganizationEvent =
   | { type: "OrgMemberRemoved"; data: { userId: string } }
   /** An admin signed the member out everywhere (their console sessions are revoked). */
   | { type: "OrgMemberSessionsEnded"; data: { userId: string } }
+  /** Members must (or need no longer) sign in with a second factor to act in it. */
+  | { type: "OrganizationMfaRequirementChanged"; data: { required: boolean } }
   | { type: "OrganizationDeleted"; data: { organizationId: string; slug: string } };
 
 export const organizationStream = (organizationId: string) => `organization-${organizationId}`;

@@ -2,9 +2,17 @@ import { assertNever } from "../decider.ts";
 import type { OrgRole } from "../roles.ts";
 import type { OrganizationEvent } from "./events.ts";
 
-export type OrganizationState = { exists: boolean; members: Readonly<Record<string, OrgRole>> };
+export type OrganizationState = {
+  exists: boolean;
+  members: Readonly<Record<string, OrgRole>>;
+  requireMfa: boolean;
+};
 
-export const initialOrganizationState: OrganizationState = { exists: false, members: {} };
+export const initialOrganizationState: OrganizationState = {
+  exists: false,
+  members: {},
+  requireMfa: false,
+};
 
 export function evolveOrganization(
   state: OrganizationState,
@@ -12,7 +20,7 @@ export function evolveOrganization(
 ): OrganizationState {
   switch (event.type) {
     case "OrganizationCreated":
-      return { exists: true, members: { [event.data.ownerUserId]: "OWNER" } };
+      return { exists: true, members: { [event.data.ownerUserId]: "OWNER" }, requireMfa: false };
     case "OrgMemberAdded":
       return { ...state, members: { ...state.members, [event.data.userId]: event.data.role } };
     case "OrgMemberRoleChanged":
@@ -23,6 +31,8 @@ export function evolveOrganization(
     }
     case "OrgMemberSessionsEnded":
       return state;
+    case "OrganizationMfaRequirementChanged":
+      return { ...state, requireMfa: event.data.required };
     case "OrganizationDeleted":
       // A deleted organization no longer exists for any command.
       return { ...state, exists: false };

@@ -4,24 +4,34 @@ import { callerOf, requestMetadata } from "../context.ts";
 import { COMMAND_ERRORS } from "../errors.ts";
 import { UserRef } from "../types/User.ts";
 import { localId } from "../globalId.ts";
+import { MfaRequiredError } from "../../errors/MfaRequiredError.ts";
 import { UnauthenticatedError } from "../../errors/UnauthenticatedError.ts";
 import { MIN_PASSWORD_LENGTH } from "../../auth/passwords.ts";
 
 const SignInInput = builder.inputType("SignInInput", {
-  fields: (t) => ({ email: t.string(), password: t.string() }),
+  fields: (t) => ({
+    email: t.string(),
+    password: t.string(),
+    mfaCode: t.string({
+      required: false,
+      description:
+        "With two-factor sign-in on: the authenticator app's code or a recovery code (MfaRequiredError without it)",
+    }),
+  }),
 });
 
 builder.mutationField("signIn", (t) =>
   t.field({
     type: UserRef,
     description: "Starts a console session: sets an httpOnly, SameSite=Strict session cookie",
-    errors: { types: [UnauthenticatedError, RateLimitedError] },
+    errors: { types: [UnauthenticatedError, MfaRequiredError, RateLimitedError] },
     args: { input: t.arg({ type: SignInInput }) },
     resolve: async (_root, { input }, ctx) => {
       const session = await ctx.services.sessions.signIn(
         input.email,
         input.password,
         requestMetadata(ctx),
+        input.mfaCode ?? null,
       );
       ctx.sessionCookie.set(session.token, session.expiresAt);
       return ctx.db.user.findUniqueOrThrow({

@@ -135,6 +135,30 @@ builder.mutationField("endOrganizationMemberSessions", (t) =>
   }),
 );
 
+const SetMfaRequirementInput = builder.inputType("SetOrganizationMfaRequirementInput", {
+  fields: (t) => ({ organizationId: t.id(), required: t.boolean() }),
+});
+
+builder.mutationField("setOrganizationMfaRequirement", (t) =>
+  t.field({
+    type: OrganizationRef,
+    description:
+      "Requires (or stops requiring) members to sign in with a second factor to act in the organization. ADMIN or OWNER; turning it on needs your own session to be two-factor",
+    authScopes: { authenticated: true },
+    errors: { types: COMMAND_ERRORS },
+    args: { input: t.arg({ type: SetMfaRequirementInput }) },
+    resolve: async (_root, { input }, ctx) => {
+      const organizationId = localId(input.organizationId, "Organization");
+      await ctx.services.organizations.setMfaRequirement(
+        callerOf(ctx),
+        organizationId,
+        input.required,
+      );
+      return ctx.db.organization.findUniqueOrThrow({ where: { id: organizationId } });
+    },
+  }),
+);
+
 builder.mutationField("removeOrganizationMember", (t) =>
   t.field({
     type: OrganizationRef,

@@ -43,6 +43,9 @@ builder.node(OrganizationRef, {
     name: t.exposeString("name"),
     slug: t.exposeString("slug"),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
+    requireMfa: t.exposeBoolean("requireMfa", {
+      description: "Members act in it only from sessions opened with a second factor",
+    }),
     viewerRole: t.field({
       type: OrgRoleEnum,
       nullable: true,
