@@ -4,6 +4,7 @@ import path from "node:path";
 import { MAX_QUERY_COST, operationCost } from "../server/src/graphql/queryCost.ts";
 import { buildSchema, parse, specifiedRules, validate } from "graphql";
 import type { Locator, Page, Response } from "playwright-core";
+import { generate } from "otplib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ALL_OPERATIONS } from "../web/lib/operations.ts";
 import { launchBrowser, requireChromium, type Browser } from "./testkit/browser.ts";
@@ -60,6 +61,8 @@ let workspaceId: string;
 let organizationId: string;
 /** A workspace token with secrets:resolve, as a platform would hold. */
 let runnerToken: string;
+/** The MEMBER added by the organization-secrets test (the two-factor test signs in as them). */
+let memberPassword: string;
 const htmlSnapshots: { where: string; html: string }[] = [];
 const responses: { url: string; body: string }[] = [];
 const pending: Promise<void>[] = [];
@@ -745,7 +748,7 @@ describe("admin console in Chromium", () => {
       },
       { cookie: adminCookie },
     );
-    const memberPassword = data.addOrganizationMember.data.initialPassword as string;
+    memberPassword = data.addOrganizationMember.data.initialPassword as string;
     await step("member", async () => {
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.getByRole("heading", { name: "Sign in" }).waitFor();
@@ -769,6 +772,46 @@ describe("admin console in Chromium", () => {
       expect(
         responses.some((r) => r.url.endsWith("/graphql") && r.body.includes('"FORBIDDEN"')),
       ).toBe(true);
+    });
+  }, 60_000);
+
+  it("turns on two-factor sign-in, then signs in with a recovery code", async () => {
+    let recoveryCodes: string[] = [];
+    await step("twoFactor", async () => {
+      // The MEMBER from the test before is signed in.
+      await nav("Your account").click();
+      await page.getByRole("heading", { name: "Your account" }).waitFor();
+      await page.getByLabel("Your password").fill(memberPassword);
+      await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+      const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
+      expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+      await page.getByLabel("Code from the app").fill(await generate({ secret }));
+      await page.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
+      const list = page.getByRole("list", { name: "Recovery codes" });
+      await list.waitFor();
+      recoveryCodes = (await list.locator("code").allTextContents()).map((c) => c.trim());
+      expect(recoveryCodes).toHaveLength(10);
+      await checkpoint("two-factor-recovery-codes", { screenshot: true });
+      await page.getByRole("button", { name: "I have saved them" }).click();
+      await page.getByText("10 of 10 recovery codes left.").waitFor();
+
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await page.getByLabel("Email").fill("member@coffer.test");
+      await page.getByLabel("Password").fill(memberPassword);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      // The password was right: the console asks for the second factor.
+      const codeField = page.getByLabel("Authentication code");
+      await codeField.waitFor();
+      await checkpoint("sign-in-two-factor", { screenshot: true });
+      await codeField.fill("000000");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("alert").filter({ hasText: "incorrect" }).waitFor();
+      await codeField.fill(recoveryCodes[0]!);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL(new RegExp(`/o/${organizationId}$`));
+      await nav("Your account").click();
+      await page.getByText("9 of 10 recovery codes left.").waitFor();
     });
   }, 60_000);
 

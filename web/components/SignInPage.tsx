@@ -30,6 +30,9 @@ export default function SignInPage() {
   const [checking, setChecking] = useState(true);
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  // Two-factor sign-in: asked for once the password was right (MfaRequiredError).
+  const [needsCode, setNeedsCode] = useState(false);
+  const [code, setCode] = useState("");
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [noOrganization, setNoOrganization] = useState(false);
@@ -58,13 +61,22 @@ export default function SignInPage() {
     setBusy(true);
     setError(undefined);
     try {
-      const { signIn } = await request(SIGN_IN, { input: { email: email.trim(), password } });
+      const { signIn } = await request(SIGN_IN, {
+        input: { email: email.trim(), password, ...(needsCode ? { mfaCode: code.trim() } : {}) },
+      });
+      if (signIn.__typename === "MfaRequiredError") {
+        setNeedsCode(true);
+        setBusy(false);
+        return;
+      }
       if (signIn.__typename !== "MutationSignInSuccess") {
         setError(signIn.message ?? "The email or password is not right.");
+        setCode("");
         setBusy(false);
         return;
       }
       setPassword("");
+      setCode("");
       const { viewer } = await request(VIEWER);
       if (!viewer.organizations.length) {
         setNoOrganization(true);
@@ -121,6 +133,18 @@ export default function SignInPage() {
                 value={password}
                 onChange={(e) => setPassword(e.target.value)}
               />
+              {needsCode ? (
+                <TextField
+                  label="Authentication code"
+                  hint="The 6-digit code from your authenticator app, or one of your recovery codes"
+                  name="mfaCode"
+                  autoComplete="one-time-code"
+                  autoFocus
+                  required
+                  value={code}
+                  onChange={(e) => setCode(e.target.value)}
+                />
+              ) : null}
               {error ? <Notice tone="danger">{error}</Notice> : null}
               <Button type="submit" variant="primary" busy={busy}>
                 {busy ? "Signing in…" : "Sign in"}

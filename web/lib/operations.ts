@@ -48,7 +48,7 @@ export const VIEWER = gql<ViewerData>(`
 
 export const SIGN_IN = gql<
   { signIn: { __typename: string; message?: string } },
-  { input: { email: string; password: string } }
+  { input: { email: string; password: string; mfaCode?: string } }
 >(`
   mutation SignIn($input: SignInInput!) {
     signIn(input: $input) {
@@ -746,11 +746,99 @@ export const REWRAP_SECRETS = gql<
   }
 `);
 
+// ---------------------------------------------------------------- two-factor sign-in
+
+export type MfaStatus = {
+  enabled: boolean;
+  enabledAt: string | null;
+  recoveryCodesRemaining: number;
+};
+
+export const MFA_STATUS = gql<{
+  viewer: { sessionMfaVerified: boolean; mfa: MfaStatus | null };
+}>(`
+  query MfaStatus { viewer { sessionMfaVerified mfa { enabled enabledAt recoveryCodesRemaining } } }
+`);
+
+export const BEGIN_TOTP = gql<
+  { beginTotpEnrollment: Result<{ secret: string; otpauthUri: string }> },
+  { input: { password: string } }
+>(`
+  mutation BeginTotpEnrollment($input: BeginTotpEnrollmentInput!) {
+    beginTotpEnrollment(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationBeginTotpEnrollmentSuccess { data { secret otpauthUri } }
+    }
+  }
+`);
+
+export const CONFIRM_TOTP = gql<
+  { confirmTotpEnrollment: Result<{ codes: string[] }> },
+  { input: { code: string } }
+>(`
+  mutation ConfirmTotpEnrollment($input: TotpCodeInput!) {
+    confirmTotpEnrollment(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationConfirmTotpEnrollmentSuccess { data { codes } }
+    }
+  }
+`);
+
+export const REGENERATE_RECOVERY_CODES = gql<
+  { regenerateRecoveryCodes: Result<{ codes: string[] }> },
+  { input: { code: string } }
+>(`
+  mutation RegenerateRecoveryCodes($input: TotpCodeInput!) {
+    regenerateRecoveryCodes(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationRegenerateRecoveryCodesSuccess { data { codes } }
+    }
+  }
+`);
+
+export const DISABLE_TOTP = gql<
+  { disableTotp: Result<boolean> },
+  { input: { password: string; code: string } }
+>(`
+  mutation DisableTotp($input: DisableTotpInput!) {
+    disableTotp(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationDisableTotpSuccess { data }
+    }
+  }
+`);
+
+export const ORGANIZATION_MFA = gql<
+  { organization: { id: string; requireMfa: boolean } | null },
+  { id: string }
+>(`
+  query OrganizationMfa($id: ID!) { organization(id: $id) { id requireMfa } }
+`);
+
+export const SET_ORGANIZATION_MFA = gql<
+  { setOrganizationMfaRequirement: Result<{ id: string; requireMfa: boolean }> },
+  { input: { organizationId: string; required: boolean } }
+>(`
+  mutation SetOrganizationMfaRequirement($input: SetOrganizationMfaRequirementInput!) {
+    setOrganizationMfaRequirement(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationSetOrganizationMfaRequirementSuccess { data { id requireMfa } }
+    }
+  }
+`);
+
 /** Every document above, for the test that validates them against `schema.graphql`. */
 export const ALL_OPERATIONS: Record<string, string> = {
   VIEWER,
   SIGN_IN,
   SIGN_OUT,
+  MFA_STATUS,
+  BEGIN_TOTP,
+  CONFIRM_TOTP,
+  REGENERATE_RECOVERY_CODES,
+  DISABLE_TOTP,
+  ORGANIZATION_MFA,
+  SET_ORGANIZATION_MFA,
   WORKSPACE,
   DECLARE_ENVIRONMENT,
   DELETE_ENVIRONMENT,

@@ -224,6 +224,8 @@ function Navigation({ shell, pathname }: { shell: Shell; pathname: string }) {
       {link(`${org}/secrets`, "Organization secrets")}
       {link(`${org}/tokens`, "API tokens")}
       {link(`${org}/audit`, "Audit log")}
+      <p className={styles.navHeading}>You</p>
+      {link(`${org}/account`, "Your account")}
     </nav>
   );
 }
