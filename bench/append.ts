@@ -67,9 +67,15 @@ async function main(): Promise<void> {
         dynamic: null,
       })),
     };
+    // A real token: the usage statement checks that every token it records is live.
+    const { tokenId } = await bench.app.services.apiTokens.issue(
+      bench.caller,
+      { workspaceId: bench.workspaceId },
+      { name: "bench", permissions: ["secrets:resolve"] },
+    );
     const metadata: EventMetadata = {
-      actor: { kind: "token", id: randomUUID() },
-      tokenId: randomUUID(),
+      actor: { kind: "token", id: tokenId },
+      tokenId,
       requestId: randomUUID(),
       ip: "127.0.0.1",
       userAgent: "bench",

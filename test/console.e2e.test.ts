@@ -812,6 +812,38 @@ describe("admin console in Chromium", () => {
       await page.waitForURL(new RegExp(`/o/${organizationId}$`));
       await nav("Your account").click();
       await page.getByText("9 of 10 recovery codes left.").waitFor();
+
+      // Another sign-in (as from a second laptop) is listed, and signed out from here.
+      const { response } = await graphql(
+        `
+          mutation ($i: SignInInput!) {
+            signIn(input: $i) {
+              __typename
+            }
+          }
+        `,
+        { i: { email: "member@coffer.test", password: memberPassword, mfaCode: recoveryCodes[1] } },
+      );
+      const laptop = response.headers.get("set-cookie")!.split(";")[0]!;
+      // Raw, not graphql(): a signed-out cookie answers a top-level UNAUTHENTICATED.
+      const viewerKind = async () => {
+        const answer = await fetch(`${origin}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", cookie: laptop },
+          body: JSON.stringify({ query: "{ viewer { kind } }" }),
+        });
+        const body = (await answer.json()) as { data?: { viewer?: { kind: string } | null } };
+        return body.data?.viewer?.kind ?? null;
+      };
+      expect(await viewerKind()).toBe("USER");
+      await page.reload();
+      const other = page.locator('tr[data-session="other"]');
+      await hasCount(other, 1);
+      await checkpoint("account-sessions", { screenshot: true });
+      await other.getByRole("button", { name: "Sign out" }).click();
+      await hasCount(other, 0);
+      expect(await viewerKind()).toBeNull();
+      await hasCount(page.locator('tr[data-session="current"]'), 1);
     });
   }, 60_000);
 

@@ -808,6 +808,30 @@ export const DISABLE_TOTP = gql<
   }
 `);
 
+export type ConsoleSession = {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  lastSeenAt: string | null;
+  current: boolean;
+};
+
+export const MY_SESSIONS = gql<{ viewer: { sessions: ConsoleSession[] } }>(`
+  query MySessions { viewer { sessions { id createdAt expiresAt lastSeenAt current } } }
+`);
+
+export const REVOKE_SESSION = gql<
+  { revokeSession: Result<{ id: string; current: boolean }> },
+  { id: string }
+>(`
+  mutation RevokeSession($id: ID!) {
+    revokeSession(id: $id) {
+      ${ERROR_FIELDS}
+      ... on MutationRevokeSessionSuccess { data { id current } }
+    }
+  }
+`);
+
 export const ORGANIZATION_MFA = gql<
   { organization: { id: string; requireMfa: boolean } | null },
   { id: string }
@@ -839,6 +863,8 @@ export const ALL_OPERATIONS: Record<string, string> = {
   DISABLE_TOTP,
   ORGANIZATION_MFA,
   SET_ORGANIZATION_MFA,
+  MY_SESSIONS,
+  REVOKE_SESSION,
   WORKSPACE,
   DECLARE_ENVIRONMENT,
   DELETE_ENVIRONMENT,

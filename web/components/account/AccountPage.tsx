@@ -8,6 +8,8 @@ import {
   CONFIRM_TOTP,
   DISABLE_TOTP,
   MFA_STATUS,
+  MY_SESSIONS,
+  REVOKE_SESSION,
   ORGANIZATION_MFA,
   REGENERATE_RECOVERY_CODES,
   SET_ORGANIZATION_MFA,
@@ -16,6 +18,8 @@ import { toRequestError, useQuery } from "../../lib/useQuery.ts";
 import { isOrgAdmin, useShell } from "../shell/ShellContext.ts";
 import { Badge } from "../ui/Badge.tsx";
 import { Button } from "../ui/Button.tsx";
+import { DataTable } from "../ui/DataTable.tsx";
+import { Time } from "../ui/Time.tsx";
 import { CopyButton } from "../ui/CopyButton.tsx";
 import { TextField } from "../ui/Field.tsx";
 import { Loading } from "../ui/Loading.tsx";
@@ -73,6 +77,7 @@ export default function AccountPage() {
         ) : mfa ? (
           <Enroll onEnabled={setCodes} />
         ) : null}
+        <Sessions />
         {isOrgAdmin(shell) ? (
           <OrganizationRule
             organizationId={toGlobalId("Organization", shell.organizationId)}
@@ -146,9 +151,11 @@ function Enroll({ onEnabled }: { onEnabled: (codes: string[]) => void }) {
             onChange={(e) => setCode(e.target.value)}
           />
           {submit.error ? <Notice tone="danger">{submit.error}</Notice> : null}
-          <Button type="submit" variant="primary" busy={submit.busy}>
-            Turn on two-factor sign-in
-          </Button>
+          <div className={ui.row}>
+            <Button type="submit" variant="primary" busy={submit.busy}>
+              Turn on two-factor sign-in
+            </Button>
+          </div>
         </form>
       ) : (
         <form className={ui.stack} onSubmit={begin}>
@@ -162,9 +169,11 @@ function Enroll({ onEnabled }: { onEnabled: (codes: string[]) => void }) {
             onChange={(e) => setPassword(e.target.value)}
           />
           {submit.error ? <Notice tone="danger">{submit.error}</Notice> : null}
-          <Button type="submit" variant="primary" busy={submit.busy}>
-            Set up an authenticator app
-          </Button>
+          <div className={ui.row}>
+            <Button type="submit" variant="primary" busy={submit.busy}>
+              Set up an authenticator app
+            </Button>
+          </div>
         </form>
       )}
     </Panel>
@@ -215,73 +224,81 @@ function TwoFactorOn({
       }
       description={`${remaining} of 10 recovery codes left.`}
     >
-      <form
-        className={ui.stack}
-        onSubmit={(event) => {
-          event.preventDefault();
-          void regenerate.run(async () => {
-            const result = unwrap(
-              (await request(REGENERATE_RECOVERY_CODES, { input: { code: code.trim() } }))
-                .regenerateRecoveryCodes,
-            );
-            if (!result.ok) return result.error.message;
-            onCodes(result.data.codes);
-            return null;
-          });
-        }}
-      >
-        <TextField
-          label="Code from the app"
-          hint="New recovery codes replace the old ones"
-          name="regenerateCode"
-          autoComplete="one-time-code"
-          inputMode="numeric"
-          required
-          value={code}
-          onChange={(e) => setCode(e.target.value)}
-        />
-        {regenerate.error ? <Notice tone="danger">{regenerate.error}</Notice> : null}
-        <Button type="submit" busy={regenerate.busy}>
-          New recovery codes
-        </Button>
-      </form>
-      <form
-        className={ui.stack}
-        onSubmit={(event) => {
-          event.preventDefault();
-          void disable.run(async () => {
-            const result = unwrap(
-              (await request(DISABLE_TOTP, { input: { password, code: offCode.trim() } }))
-                .disableTotp,
-            );
-            if (!result.ok) return result.error.message;
-            onOff();
-            return null;
-          });
-        }}
-      >
-        <TextField
-          label="Your password"
-          type="password"
-          name="disablePassword"
-          autoComplete="current-password"
-          required
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-        />
-        <TextField
-          label="Code from the app, or a recovery code"
-          name="disableCode"
-          autoComplete="one-time-code"
-          required
-          value={offCode}
-          onChange={(e) => setOffCode(e.target.value)}
-        />
-        {disable.error ? <Notice tone="danger">{disable.error}</Notice> : null}
-        <Button type="submit" variant="danger" busy={disable.busy}>
-          Turn off two-factor sign-in
-        </Button>
-      </form>
+      <div className={ui.stack}>
+        <h3>Recovery codes</h3>
+        <form
+          className={ui.stack}
+          onSubmit={(event) => {
+            event.preventDefault();
+            void regenerate.run(async () => {
+              const result = unwrap(
+                (await request(REGENERATE_RECOVERY_CODES, { input: { code: code.trim() } }))
+                  .regenerateRecoveryCodes,
+              );
+              if (!result.ok) return result.error.message;
+              onCodes(result.data.codes);
+              return null;
+            });
+          }}
+        >
+          <TextField
+            label="Code from the app"
+            hint="New recovery codes replace the old ones"
+            name="regenerateCode"
+            autoComplete="one-time-code"
+            inputMode="numeric"
+            required
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+          />
+          {regenerate.error ? <Notice tone="danger">{regenerate.error}</Notice> : null}
+          <div className={ui.row}>
+            <Button type="submit" busy={regenerate.busy}>
+              New recovery codes
+            </Button>
+          </div>
+        </form>
+        <h3>Turn off</h3>
+        <form
+          className={ui.stack}
+          onSubmit={(event) => {
+            event.preventDefault();
+            void disable.run(async () => {
+              const result = unwrap(
+                (await request(DISABLE_TOTP, { input: { password, code: offCode.trim() } }))
+                  .disableTotp,
+              );
+              if (!result.ok) return result.error.message;
+              onOff();
+              return null;
+            });
+          }}
+        >
+          <TextField
+            label="Your password"
+            type="password"
+            name="disablePassword"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+          <TextField
+            label="Code from the app, or a recovery code"
+            name="disableCode"
+            autoComplete="one-time-code"
+            required
+            value={offCode}
+            onChange={(e) => setOffCode(e.target.value)}
+          />
+          {disable.error ? <Notice tone="danger">{disable.error}</Notice> : null}
+          <div className={ui.row}>
+            <Button type="submit" variant="danger" busy={disable.busy}>
+              Turn off two-factor sign-in
+            </Button>
+          </div>
+        </form>
+      </div>
     </Panel>
   );
 }
@@ -336,6 +353,67 @@ function OrganizationRule({
           </Button>
         </>
       )}
+    </Panel>
+  );
+}
+
+/** The user's console sessions: another browser or a lost laptop is signed out from here. */
+function Sessions() {
+  const query = useQuery(MY_SESSIONS, {});
+  const submit = useSubmit();
+  const sessions = query.data?.viewer.sessions;
+  return (
+    <Panel
+      title="Where you are signed in"
+      description="Console sessions that still work. Signing one out stops its cookie at once; API tokens are separate."
+      flush
+    >
+      {query.error ? <QueryError error={query.error} retry={query.reload} /> : null}
+      {submit.error ? <Notice tone="danger">{submit.error}</Notice> : null}
+      {sessions ? (
+        <DataTable
+          caption="Your console sessions"
+          columns={["Signed in", "Last seen", "Expires"]}
+          unlabelledColumn="Actions"
+        >
+          {sessions.map((s) => (
+            <tr key={s.id} data-session={s.current ? "current" : "other"}>
+              <td>
+                <Time iso={s.createdAt} />{" "}
+                {s.current ? <Badge tone="accent">This browser</Badge> : null}
+              </td>
+              <td>
+                <Time iso={s.lastSeenAt} />
+              </td>
+              <td>
+                <Time iso={s.expiresAt} />
+              </td>
+              <td>
+                {s.current ? null : (
+                  <Button
+                    small
+                    variant="dangerOutline"
+                    busy={submit.busy}
+                    onClick={() =>
+                      void submit.run(async () => {
+                        const result = unwrap(
+                          (await request(REVOKE_SESSION, { id: s.id })).revokeSession,
+                        );
+                        if (!result.ok) return result.error.message;
+                        query.reload();
+                        return null;
+                      })
+                    }
+                  >
+                    Sign out
+                  </Button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      ) : null}
+      {!sessions && !query.error ? <Loading label="Loading your sessions…" /> : null}
     </Panel>
   );
 }
