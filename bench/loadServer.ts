@@ -12,7 +12,7 @@ import { encodeGlobalID } from "@pothos/plugin-relay";
 import { usageStream } from "../server/src/domain/usage/events.ts";
 import { verifyChain } from "../server/src/eventstore/verifyChain.ts";
 import { createHttpServer } from "../server/src/http/httpServer.ts";
-import { createLogger } from "../server/src/logger.ts";
+import { createLogger, type Logger } from "../server/src/logger.ts";
 import { attachBenchApp, startBenchApp, type BenchAttach } from "./benchApp.ts";
 
 export type Memory = { rss: number; heapUsed: number; heapTotal: number };
@@ -84,32 +84,35 @@ function send(message: ServerMessage): void {
   process.send!(message);
 }
 
-/** Serves one more replica of the first server's app until told to stop. */
-async function replica(attach: BenchAttach): Promise<void> {
-  const logger = createLogger("error", pino.destination(2));
-  const bench = await attachBenchApp(attach, {
-    poolSize: POOL_SIZE,
-    logger,
-    rateLimits: RATE_LIMITS,
-    sharedRateLimits: true,
-  });
+/**
+ * A bench app behind the real HTTP server on loopback: stopped (PostgreSQL with it, for the
+ * first server) when the parent goes away or asks, and answering the parent's `mark` and
+ * `cpu` messages; `onReport` gets the parent's `report` request.
+ */
+function serve(
+  bench: Pick<Awaited<ReturnType<typeof attachBenchApp>>, "app" | "db" | "stop">,
+  logger: Logger,
+  onReport?: () => void,
+) {
   const server = createHttpServer({
     yoga: bench.app.yoga,
     db: bench.db,
     logger,
     metrics: bench.app.metrics,
   });
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await bench.stop();
     process.exit(0);
   };
+  // The parent went away (or asked us to stop): never leave PostgreSQL running.
   process.on("disconnect", () => void stop());
   process.on("SIGTERM", () => void stop());
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  global.gc?.();
+  process.on("SIGINT", () => void stop());
   let cpuAt = process.cpuUsage();
   process.on("message", (message: ParentMessage) => {
     if (message.type === "stop") return void stop();
@@ -121,8 +124,31 @@ async function replica(attach: BenchAttach): Promise<void> {
       const cpu = process.cpuUsage(cpuAt);
       return send({ type: "cpu", cpuMs: (cpu.user + cpu.system) / 1000 });
     }
+    if (message.type === "report") onReport?.();
   });
-  send({ type: "replica-ready", origin: `http://127.0.0.1:${port}` });
+  return {
+    stop,
+    /** Listens on 127.0.0.1 only (the bench never listens on another interface). */
+    async listen(): Promise<string> {
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      global.gc?.();
+      cpuAt = process.cpuUsage();
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+  };
+}
+
+/** Serves one more replica of the first server's app until told to stop. */
+async function replica(attach: BenchAttach): Promise<void> {
+  const logger = createLogger("error", pino.destination(2));
+  const bench = await attachBenchApp(attach, {
+    poolSize: POOL_SIZE,
+    logger,
+    rateLimits: RATE_LIMITS,
+    sharedRateLimits: true,
+  });
+  const served = serve(bench, logger);
+  send({ type: "replica-ready", origin: await served.listen() });
 }
 
 /**
@@ -143,25 +169,8 @@ async function main(): Promise<void> {
     rateLimits: RATE_LIMITS,
     sharedRateLimits: true,
   });
-  const server = createHttpServer({
-    yoga: bench.app.yoga,
-    db: bench.db,
-    logger,
-    metrics: bench.app.metrics,
-  });
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await bench.stop();
-    process.exit(0);
-  };
-  // The parent went away (or asked us to stop): never leave PostgreSQL running.
-  process.on("disconnect", () => void stop());
-  process.on("SIGTERM", () => void stop());
-  process.on("SIGINT", () => void stop());
+  let report: () => void = () => undefined;
+  const { stop, listen } = serve(bench, logger, () => report());
   try {
     const target = { scope: "WORKSPACE" as const, workspaceId: bench.workspaceId };
     const secretNames = Array.from(
@@ -179,13 +188,9 @@ async function main(): Promise<void> {
       { workspaceId: bench.workspaceId },
       { name: "load", permissions: ["secrets:read", "secrets:write", "secrets:resolve"] },
     );
-    // Loopback only: the bench never listens on another interface.
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    global.gc?.();
+    const origin = await listen();
     const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
     loopDelay.enable();
-    let cpuAtMark = process.cpuUsage();
     const sessions = { active: 0, waitingForLock: 0, idleInTransaction: 0, samples: 0 };
     const monitor = new pg.Client({ connectionString: bench.adminUrl });
     await monitor.connect();
@@ -208,7 +213,7 @@ async function main(): Promise<void> {
     }, SAMPLE_MS);
     send({
       type: "ready",
-      origin: `http://127.0.0.1:${port}`,
+      origin,
       token,
       workspaceId: encodeGlobalID("Workspace", bench.workspaceId),
       secretNames,
@@ -216,16 +221,7 @@ async function main(): Promise<void> {
       attach: bench.attach,
     });
 
-    process.on("message", (message: ParentMessage) => {
-      if (message.type === "stop") return void stop();
-      if (message.type === "mark") {
-        cpuAtMark = process.cpuUsage();
-        return send({ type: "marked" });
-      }
-      if (message.type === "cpu") {
-        const cpu = process.cpuUsage(cpuAtMark);
-        return send({ type: "cpu", cpuMs: (cpu.user + cpu.system) / 1000 });
-      }
+    report = () =>
       void (async () => {
         loopDelay.disable();
         clearInterval(sampler);
@@ -272,7 +268,6 @@ async function main(): Promise<void> {
         console.error(error);
         void stop();
       });
-    });
   } catch (error) {
     console.error(error);
     await stop();
