@@ -1,7 +1,7 @@
 // `npm start` to ready, first start (fresh data directory: initdb, migrations, first-run
 // owner) and second start (existing data), a few runs each:
 //   npx tsx bench/start.ts [--runs 3] [--console]
-// Spawns what `npm start` execs (tsx server/src/main.ts) with a fresh COFFER_DATA_DIR and
+// Spawns what `npm start` execs (node --import tsx server/src/main.ts) with a fresh COFFER_DATA_DIR and
 // free ports, and times from spawn to the "Coffer is ready" log line, to /readyz answering
 // 200, and the in-process time main.ts itself logs (from its first line, so without Node's
 // and tsx's startup). The console is disabled unless --console is given; then the time to
@@ -56,7 +56,7 @@ async function startOnce(
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const started = performance.now();
-  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["server/src/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "server/src/main.ts"], {
     cwd: ROOT,
     env: {
       ...cleanEnv(),
@@ -68,7 +68,7 @@ async function startOnce(
       LOG_LEVEL: "info",
     },
     stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, so a failed run can be cleaned up whole (tsx, node, PostgreSQL).
+    // Its own process group, so a failed run can be cleaned up whole (node and PostgreSQL).
     detached: true,
   });
   let output = "";
@@ -195,7 +195,7 @@ async function main(): Promise<void> {
       );
   };
   process.stdout.write(
-    `tsx server/src/main.ts, embedded PostgreSQL, LocalTransit, console ${withConsole ? "enabled (prebuilt)" : "disabled"}\n`,
+    `node --import tsx server/src/main.ts, embedded PostgreSQL, LocalTransit, console ${withConsole ? "enabled (prebuilt)" : "disabled"}\n`,
   );
   describe("first start: fresh data directory (initdb, migrations, first-run owner)", firsts);
   describe("second start: existing data directory", seconds);
