@@ -726,35 +726,35 @@ describe("admin console in Chromium", () => {
         webhookUrl,
       );
     });
-    const { data } = await graphql(
-      `
-        mutation ($i: AddOrganizationMemberInput!) {
-          addOrganizationMember(input: $i) {
-            ... on MutationAddOrganizationMemberSuccess {
-              data {
-                initialPassword
-              }
-            }
-          }
-        }
-      `,
-      {
-        i: {
-          organizationId: btoa(`Organization:${organizationId}`),
-          email: "member@coffer.test",
-          name: "Mia Member",
-          role: "MEMBER",
-        },
-      },
-      { cookie: adminCookie },
-    );
-    memberPassword = data.addOrganizationMember.data.initialPassword as string;
+    memberPassword = "mia's own password 1";
+    const invitationUrl = await step("invite", async () => {
+      // An admin invites by email: a single-use link, shown once, for the admin to send.
+      await nav("Members").click();
+      await page.getByRole("heading", { name: "Members", exact: true }).first().waitFor();
+      await page.getByLabel("Email").fill("member@coffer.test");
+      await page.getByLabel("Role").selectOption("MEMBER");
+      await page.getByRole("button", { name: "Create invitation link" }).click();
+      const url = await page.getByLabel("Invitation link").inputValue();
+      expect(url).toMatch(new RegExp(`^${origin}/invite#coffer_inv_[\\w-]{43}$`));
+      await checkpoint("members-invitation-link", { screenshot: true });
+      await page.getByRole("button", { name: "I have sent it" }).click();
+      await page.locator('tr[data-invitation="member@coffer.test"]').waitFor();
+      await checkpoint("members", { screenshot: true });
+      return url;
+    });
     await step("member", async () => {
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.getByRole("heading", { name: "Sign in" }).waitFor();
-      await page.getByLabel("Email").fill("member@coffer.test");
-      await page.getByLabel("Password").fill(memberPassword);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      // The invitee opens the link, chooses a password, and is signed in.
+      await page.goto(invitationUrl);
+      await page.getByRole("heading", { name: /^Join / }).waitFor();
+      // The secret part leaves the address bar once read.
+      expect(page.url()).toBe(`${origin}/invite`);
+      await page.getByLabel("Your name").fill("Mia Member");
+      await page.getByLabel("Choose a password").fill(memberPassword);
+      await page.getByLabel("Repeat the password").fill(memberPassword);
+      await checkpoint("invitation-accept", { screenshot: true });
+      await page.getByRole("button", { name: "Create account and join" }).click();
       // A member of no workspace lands on the organization's overview.
       await page.waitForURL(new RegExp(`/o/${organizationId}$`));
       await page.getByText("You are not in any workspace of this organization yet").waitFor();

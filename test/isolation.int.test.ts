@@ -141,8 +141,8 @@ describe("mutations", () => {
       () => ({ i: { workspaceId: missing("Workspace"), name: "default" } }),
     ],
     [
-      "addOrganizationMember",
-      `mutation($i: AddOrganizationMemberInput!) { addOrganizationMember(input: $i) { ${ERR} } }`,
+      "inviteOrganizationMember",
+      `mutation($i: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $i) { ${ERR} } }`,
       () => ({ i: { organizationId: b.organizationId, email: "x@example.test", role: "ADMIN" } }),
       () => ({
         i: { organizationId: missing("Organization"), email: "x@example.test", role: "ADMIN" },
@@ -277,8 +277,8 @@ describe("roles and revoked credentials", () => {
         { i: { organizationId: a.organizationId, name: "x" } },
       ],
       [
-        "addOrganizationMember",
-        `mutation($i: AddOrganizationMemberInput!) { addOrganizationMember(input: $i) { ${ERR} } }`,
+        "inviteOrganizationMember",
+        `mutation($i: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $i) { ${ERR} } }`,
         { i: { organizationId: a.organizationId, email: "y@example.test", role: "ADMIN" } },
       ],
     ];

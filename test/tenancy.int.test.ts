@@ -114,12 +114,12 @@ describe("tenancy commands write exactly their events", () => {
     ]);
   });
 
-  it("adds, re-roles and removes members, and never removes or demotes the last OWNER", async () => {
+  it("adds by invitation, re-roles and removes members, and never removes or demotes the last OWNER", async () => {
     const tenant = await t.createTenant();
     const before = await headPosition();
-    const added = await t.ok(
-      "addOrganizationMember",
-      `mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { ${RESULT} ... on MutationAddOrganizationMemberSuccess { data { initialPassword member { role user { id email } } } } } }`,
+    const { url } = await t.ok(
+      "inviteOrganizationMember",
+      `mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { ${RESULT} ... on MutationInviteOrganizationMemberSuccess { data { url invitation { email role } } } } }`,
       {
         input: {
           organizationId: tenant.organizationId,
@@ -129,20 +129,17 @@ describe("tenancy commands write exactly their events", () => {
       },
       tenant.session,
     );
-    expect(added.member).toMatchObject({
-      role: "MEMBER",
-      user: { email: "new.person@example.test" },
-    });
-    expect(added.initialPassword).toMatch(/^[A-Za-z0-9_-]{20}$/);
-    // The one-time password works, and is not in the events or the logs.
-    await t.signIn("new.person@example.test", added.initialPassword);
-    const events = await t.database.admin(
-      `SELECT data::text || metadata::text AS text FROM events`,
+    const joined = await t.gql(
+      `mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { ${RESULT} ... on MutationAcceptInvitationSuccess { data { id } } } }`,
+      { input: { token: url.split("#")[1], password: "a new password of mine" } },
     );
-    expect(events.some((e) => String(e.text).includes(added.initialPassword))).toBe(false);
-    expect(t.logs.join("\n")).not.toContain(added.initialPassword);
+    expect(joined.data.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
+    await t.signIn("new.person@example.test", "a new password of mine");
+    const [newcomer] = await t.database.admin<{ id: string }>(
+      `SELECT id::text FROM users WHERE email = 'new.person@example.test'`,
+    );
+    const userId = newcomer!.id;
 
-    const userId = added.member.user.id;
     const role = (r: string, id = userId) =>
       t.gql(
         `mutation($input: ChangeOrganizationMemberRoleInput!) { changeOrganizationMemberRole(input: $input) { ${RESULT} ... on MutationChangeOrganizationMemberRoleSuccess { data { role } } } }`,
@@ -169,8 +166,11 @@ describe("tenancy commands write exactly their events", () => {
       "MutationRemoveOrganizationMemberSuccess",
     );
     expect(await eventTypesSince(before)).toEqual([
+      "InvitationIssued",
+      "InvitationAccepted",
       "UserRegistered",
       "OrgMemberAdded",
+      "UserSignedIn", // the session the accepted invitation opened
       "UserSignedIn",
       "OrgMemberRoleChanged",
       "OrgMemberRemoved",
@@ -292,8 +292,8 @@ describe("a command whose event cannot be written changes nothing", () => {
         { i: { workspaceId: tenant.workspaceId, name: "staging" } },
       ],
       [
-        "addOrganizationMember",
-        `mutation($i: AddOrganizationMemberInput!) { addOrganizationMember(input: $i) { __typename } }`,
+        "inviteOrganizationMember",
+        `mutation($i: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $i) { __typename } }`,
         {
           i: { organizationId: tenant.organizationId, email: "never@example.test", role: "MEMBER" },
         },

@@ -23,12 +23,13 @@ export type Scalars = {
   JSON: { input: unknown; output: unknown };
 };
 
-export type AddOrganizationMemberInput = {
-  email: Scalars["String"]["input"];
-  /** Used when the email has no account yet */
+export type AcceptInvitationInput = {
+  /** For a new account: your name */
   name?: InputMaybe<Scalars["String"]["input"]>;
-  organizationId: Scalars["ID"]["input"];
-  role: OrgRole;
+  /** For an address without an account: its new password, at least 12 characters */
+  password?: InputMaybe<Scalars["String"]["input"]>;
+  /** The part of the link after `#` */
+  token: Scalars["String"]["input"];
 };
 
 export type ApiTokenStatus = "ACTIVE" | "EXPIRED" | "REVOKED";
@@ -174,6 +175,14 @@ export type EnvironmentInput = {
   /** `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`, e.g. `staging` or an AWS account id */
   name: Scalars["String"]["input"];
   workspaceId: Scalars["ID"]["input"];
+};
+
+export type InvitationStatus = "ACCEPTED" | "EXPIRED" | "PENDING" | "REVOKED";
+
+export type InviteOrganizationMemberInput = {
+  email: Scalars["String"]["input"];
+  organizationId: Scalars["ID"]["input"];
+  role: OrgRole;
 };
 
 export type IssueApiTokenInput = {

@@ -26,6 +26,11 @@ const schema = z.object({
     .positive()
     .max(24 * 30)
     .default(12),
+  INVITATION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(24 * 7),
   COOKIE_SECURE: bool.optional(),
   CONSOLE_ENABLED: bool.default(true),
   COFFER_ADMIN_EMAIL: z.email().optional(),
@@ -128,6 +133,8 @@ export type Config = {
     | { kind: "external"; url: string; adminUrl: string }
     | { kind: "embedded"; port: number; dir: string };
   session: { ttlMs: number; secureCookie: boolean };
+  /** How long an invitation link works. */
+  invitationTtlMs: number;
   console: { enabled: boolean; dir: string };
   firstRun: {
     email: string | undefined;
@@ -198,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ttlMs: c.SESSION_TTL_HOURS * 3600_000,
       secureCookie: c.COOKIE_SECURE ?? c.NODE_ENV === "production",
     },
+    invitationTtlMs: c.INVITATION_TTL_HOURS * 3600_000,
     console: { enabled: c.CONSOLE_ENABLED, dir: path.resolve("web") },
     firstRun: {
       email: c.COFFER_ADMIN_EMAIL,

@@ -22,6 +22,8 @@ import { awsDynamicCredentials } from "./aws/awsDynamicCredentials.ts";
 import { createStsClients } from "./aws/createStsClients.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createEgress } from "./net/egress.ts";
+import { createInvitationSweep } from "./tenancy/invitationSweep.ts";
+import { invitationService } from "./tenancy/invitations.ts";
 
 /** The one composition root: reads config, builds clients, starts servers. */
 async function main(): Promise<void> {
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
       transit: transit.transit,
       dynamic: awsDynamicCredentials({ db, assumeRole }),
       sessionTtlMs: config.session.ttlMs,
+      invitationTtlMs: config.invitationTtlMs,
       secureCookie: config.session.secureCookie,
       tuning: { rewrapLeaseMs: config.rewrap.leaseMs },
       runsJobs,
@@ -98,8 +101,8 @@ async function main(): Promise<void> {
     );
     shutdown.unshift(stopTokenCache);
   }
-  // Every background timer lives here (webhook delivery, and the sweep that resumes re-wrap
-  // jobs whose runner died; see README, "Scaling out"); the others in server/src are per
+  // Every background timer lives here (webhook delivery, the sweep that resumes re-wrap
+  // jobs whose runner died, invitation expiry; see README, "Scaling out"); the others in server/src are per
   // process by nature (Vault token renewal, the rate limiter's idempotent sweep of expired rows).
   if (runsJobs) {
     const jobTransit = app?.transit ?? instrumentedTransit(transit.transit, metrics);
@@ -125,6 +128,21 @@ async function main(): Promise<void> {
       });
     rewrap.start();
     shutdown.unshift(() => rewrap.stop());
+    const invitationSweep = createInvitationSweep({
+      invitations:
+        app?.services.invitations ??
+        invitationService({
+          db,
+          clock: () => new Date(),
+          newId: randomUUID,
+          publicUrl: () => config.publicUrl ?? origin,
+          ttlMs: config.invitationTtlMs,
+          sessionTtlMs: config.session.ttlMs,
+        }),
+      logger,
+    });
+    invitationSweep.start();
+    shutdown.unshift(() => invitationSweep.stop());
   }
   const consoleHandle =
     app && config.console.enabled

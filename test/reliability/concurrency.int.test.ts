@@ -548,8 +548,8 @@ describe("mixed commands across two organizations", () => {
       for (let i = 0; i < 4; i++)
         jobs.push(() =>
           mutate(
-            "addOrganizationMember",
-            `mutation($i: AddOrganizationMemberInput!) { addOrganizationMember(input: $i) { ${ERROR_FIELDS} ... on MutationAddOrganizationMemberSuccess { data { member { role } } } } }`,
+            "inviteOrganizationMember",
+            `mutation($i: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $i) { ${ERROR_FIELDS} ... on MutationInviteOrganizationMemberSuccess { data { invitation { role } } } } }`,
             {
               i: {
                 organizationId: tenant.organizationId,
@@ -619,7 +619,7 @@ describe("mixed commands across two organizations", () => {
       const added = (type: string) =>
         types.filter((x) => x === type).length - typesBefore[org]!.filter((x) => x === type).length;
       expect(added("EnvironmentDeclared")).toBe(3);
-      expect(added("OrgMemberAdded")).toBe(4);
+      expect(added("InvitationIssued")).toBe(4);
       expect(added("SecretCreated")).toBe(6);
       expect(added("SecretRotated")).toBe(mine("rotate").filter(succeeded).length);
       expect(await expectChainVerifies(tenant)).toBe(types.length);

@@ -72,6 +72,8 @@ type Target = {
   providerId: string;
   connectionId: string;
   oauthState: string;
+  invitationId: string;
+  invitationToken: string;
 };
 type TargetKey = Exclude<keyof Target, "level">;
 const WORKSPACE_KEYS: TargetKey[] = [
@@ -93,6 +95,8 @@ const ALL_KEYS: TargetKey[] = [
   "memberUserId",
   "otherUserId",
   "webhookId",
+  "invitationId",
+  "invitationToken",
 ];
 
 const NAMES: readonly TargetKey[] = ["secretName", "envName", "providerId"];
@@ -148,6 +152,29 @@ const FIELDS: Record<string, FieldCase> = {
       },
     },
   },
+  invitation: {
+    level: "public",
+    call: (t) => ({
+      query: `query($t: String!) { invitation(token: $t) { organizationName email role status } }`,
+      variables: { t: t.invitationToken },
+    }),
+    // The link is the credential, with or without a session: its holder sees what it is
+    // for (test/invitations.int.test.ts: an unknown link is null, like a missing object).
+    cells: Object.fromEntries(
+      (
+        [
+          "otherOrganization",
+          "otherWorkspace",
+          "viewer",
+          "memberOnOrganizationObjects",
+          "revokedToken",
+          "expiredSession",
+        ] as const
+      ).map((a) => [a, { allowed: "the holder of an invitation link sees what it is for" }]),
+    ),
+    readable: (data) =>
+      expect(data.invitation).toMatchObject({ organizationName: "Victim Org", status: "PENDING" }),
+  },
   credentialTemplates: {
     level: "public",
     call: () => ({ query: `{ credentialTemplates { id } }`, variables: {} }),
@@ -170,13 +197,15 @@ const FIELDS: Record<string, FieldCase> = {
   organization: {
     level: "organization",
     call: (t) => ({
-      query: `query($id: ID!) { organization(id: $id) { id name slug members { edges { node { role } } } apiTokens { edges { node { id } } } } }`,
+      query: `query($id: ID!) { organization(id: $id) { id name slug members { edges { node { role } } } apiTokens { edges { node { id } } } invitations { id email } } }`,
       variables: { id: t.orgId },
     }),
-    // A member without organization rights reads its name and members, not its tokens.
+    // A member without organization rights reads its name and members, not its tokens or
+    // pending invitations.
     readable: (data) => {
-      const org = data.organization as { apiTokens: { edges: unknown[] } };
+      const org = data.organization as { apiTokens: { edges: unknown[] }; invitations: unknown[] };
       expect(org.apiTokens.edges).toEqual([]);
+      expect(org.invitations).toEqual([]);
     },
   },
   secret: {
@@ -218,13 +247,34 @@ const FIELDS: Record<string, FieldCase> = {
   },
 
   // ---- mutations: organization
-  addOrganizationMember: {
+  inviteOrganizationMember: {
     level: "organization",
     call: (t) => ({
-      query: input("addOrganizationMember", "AddOrganizationMemberInput"),
+      query: input("inviteOrganizationMember", "InviteOrganizationMemberInput"),
       variables: {
         i: { organizationId: t.orgId, email: "matrix-new@example.test", role: "ADMIN" },
       },
+    }),
+  },
+  revokeInvitation: {
+    level: "organization",
+    call: (t) => ({
+      query: mutation("revokeInvitation", "ID!", "id: $i"),
+      variables: { i: t.invitationId },
+    }),
+    // Invitations are listed to organization admins only: to anyone else one does not exist.
+    cells: {
+      viewer: { missing: ["invitationId"] },
+      memberOnOrganizationObjects: { missing: ["invitationId"] },
+    },
+  },
+  // The link is the credential: whoever holds it may join, with the invited address only.
+  // Pointed at the victim's real link, for a different address: refused, nothing changes.
+  acceptInvitation: {
+    level: "public",
+    call: (t) => ({
+      query: input("acceptInvitation", "AcceptInvitationInput"),
+      variables: { i: { token: t.invitationToken } },
     }),
   },
   changeOrganizationMemberRole: {
@@ -756,6 +806,14 @@ beforeAll(async () => {
     { i: { workspaceId: v.workspaceId, providerId: provider.providerId } },
     v.session,
   );
+  const invited = await gql(
+    "inviteOrganizationMember",
+    `mutation($i: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $i) { __typename ... on MutationInviteOrganizationMemberSuccess { data { url invitation { id } } } } }`,
+    {
+      i: { organizationId: v.organizationId, email: "matrix-pending@example.test", role: "ADMIN" },
+    },
+    v.session,
+  );
   const slug = (
     await t.gql<{ organization: { slug: string } }>(
       `query($id: ID!) { organization(id: $id) { slug } }`,
@@ -781,6 +839,8 @@ beforeAll(async () => {
     providerId: provider.providerId,
     connectionId: connection.id,
     oauthState: new URL(started.authorizationUrl).searchParams.get("state")!,
+    invitationId: invited.invitation.id,
+    invitationToken: invited.url.split("#")[1]!,
   };
   targets = {
     otherOrganization: workspaceTarget,
@@ -861,6 +921,8 @@ function missingTwin(target: Target, keys: readonly TargetKey[]): Target {
     providerId: () => `custom_missing_${randomBytes(4).toString("hex")}`,
     connectionId: () => randomUUID(),
     oauthState: () => randomBytes(32).toString("base64url"),
+    invitationId: () => encodeGlobalID("Invitation", randomUUID()),
+    invitationToken: () => `coffer_inv_${randomBytes(32).toString("base64url")}`,
   };
   for (const key of keys) twin[key] = fresh[key]();
   return twin;

@@ -203,12 +203,8 @@ export async function startTestApp(
     workspaceRole?: "ADMIN" | "EDITOR" | "VIEWER",
   ) {
     const user = await createUser();
-    await ok(
-      "addOrganizationMember",
-      `mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { __typename ... on MutationAddOrganizationMemberSuccess { data { member { role } } } ... on Error { message } } }`,
-      { input: { organizationId: tenant.organizationId, email: user.email, role: orgRole } },
-      tenant.session,
-    );
+    const session = await signIn(user.email, user.password);
+    await joinByInvitation(tenant, user.email, orgRole, session);
     if (workspaceRole) {
       await ok(
         "addWorkspaceMember",
@@ -217,7 +213,28 @@ export async function startTestApp(
         tenant.session,
       );
     }
-    return { ...user, session: await signIn(user.email, user.password) };
+    return { ...user, session };
+  }
+
+  /** An admin invites `email` with `role`; the invitee, signed in as it, accepts. */
+  async function joinByInvitation(
+    tenant: { organizationId: string; session: Auth },
+    email: string,
+    role: "OWNER" | "ADMIN" | "MEMBER",
+    invitee: Auth,
+  ) {
+    const { url } = await ok<{ url: string }>(
+      "inviteOrganizationMember",
+      `mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { __typename ... on MutationInviteOrganizationMemberSuccess { data { url } } ... on Error { message } } }`,
+      { input: { organizationId: tenant.organizationId, email, role } },
+      tenant.session,
+    );
+    await ok(
+      "acceptInvitation",
+      `mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { __typename ... on MutationAcceptInvitationSuccess { data { id } } ... on Error { message } } }`,
+      { input: { token: url.split("#")[1]! } },
+      invitee,
+    );
   }
 
   async function issueToken(
@@ -254,6 +271,7 @@ export async function startTestApp(
     signIn,
     createTenant,
     addMember,
+    joinByInvitation,
     issueToken,
     /**
      * Before letting go of the database, replays its whole event log into fresh projection

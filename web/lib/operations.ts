@@ -851,6 +851,86 @@ export const SET_ORGANIZATION_MFA = gql<
   }
 `);
 
+// ---------------------------------------------------------------- members and invitations
+
+export type Invitation = {
+  id: string;
+  email: string;
+  role: OrgRole;
+  status: "PENDING" | "ACCEPTED" | "REVOKED" | "EXPIRED";
+  createdAt: string;
+  expiresAt: string;
+};
+export type PeopleData = {
+  organization: {
+    id: string;
+    viewerRole: OrgRole | null;
+    members: Connection<{ role: OrgRole; addedAt: string; user: User }>;
+    invitations: Invitation[];
+  } | null;
+};
+export const ORGANIZATION_PEOPLE = gql<PeopleData, { id: string }>(`
+  query OrganizationPeople($id: ID!) {
+    organization(id: $id) {
+      id viewerRole
+      members(first: 100) { edges { node { role addedAt user { id email name } } } }
+      invitations { id email role status createdAt expiresAt }
+    }
+  }
+`);
+
+export const INVITE_MEMBER = gql<
+  { inviteOrganizationMember: Result<{ url: string; invitation: Invitation }> },
+  { input: { organizationId: string; email: string; role: OrgRole } }
+>(`
+  mutation InviteOrganizationMember($input: InviteOrganizationMemberInput!) {
+    inviteOrganizationMember(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationInviteOrganizationMemberSuccess {
+        data { url invitation { id email role status createdAt expiresAt } }
+      }
+    }
+  }
+`);
+
+export const REVOKE_INVITATION = gql<
+  { revokeInvitation: Result<{ id: string; status: string }> },
+  { id: string }
+>(`
+  mutation RevokeInvitation($id: ID!) {
+    revokeInvitation(id: $id) {
+      ${ERROR_FIELDS}
+      ... on MutationRevokeInvitationSuccess { data { id status } }
+    }
+  }
+`);
+
+export type InvitationPreview = {
+  organizationName: string;
+  email: string;
+  role: OrgRole;
+  status: Invitation["status"];
+  expiresAt: string;
+  accountExists: boolean;
+};
+export const INVITATION_PREVIEW = gql<{ invitation: InvitationPreview | null }, { token: string }>(`
+  query InvitationPreview($token: String!) {
+    invitation(token: $token) { organizationName email role status expiresAt accountExists }
+  }
+`);
+
+export const ACCEPT_INVITATION = gql<
+  { acceptInvitation: Result<{ id: string; name: string }> },
+  { input: { token: string; password?: string; name?: string } }
+>(`
+  mutation AcceptInvitation($input: AcceptInvitationInput!) {
+    acceptInvitation(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationAcceptInvitationSuccess { data { id name } }
+    }
+  }
+`);
+
 /** Every document above, for the test that validates them against `schema.graphql`. */
 export const ALL_OPERATIONS: Record<string, string> = {
   VIEWER,
@@ -898,4 +978,9 @@ export const ALL_OPERATIONS: Record<string, string> = {
   TRANSIT_KEY,
   ROTATE_TRANSIT_KEY,
   REWRAP_SECRETS,
+  ORGANIZATION_PEOPLE,
+  INVITE_MEMBER,
+  REVOKE_INVITATION,
+  INVITATION_PREVIEW,
+  ACCEPT_INVITATION,
 };

@@ -15,6 +15,8 @@ export function createApp(options: {
   db: Db;
   logger: Logger;
   sessionTtlMs: number;
+  /** How long an invitation link works (7 days by default). */
+  invitationTtlMs?: number;
   secureCookie: boolean;
   transit: Transit;
   /** Where browsers reach this server (OAuth redirect URIs); known once it listens. */
@@ -46,6 +48,7 @@ export function createApp(options: {
   const transit = instrumentedTransit(options.transit, metrics);
   const services = createServices(deps, {
     sessionTtlMs: options.sessionTtlMs,
+    invitationTtlMs: options.invitationTtlMs ?? 7 * 24 * 3600_000,
     transit,
     logger: options.logger,
     limits,

@@ -17,6 +17,7 @@ import { apiTokenService } from "../tenancy/apiTokens.ts";
 import { mfaService } from "../auth/mfaService.ts";
 import { organizationService } from "../tenancy/organizations.ts";
 import { workspaceService } from "../tenancy/workspaces.ts";
+import { invitationService } from "../tenancy/invitations.ts";
 
 export type Services = ReturnType<typeof createServices>;
 
@@ -24,6 +25,7 @@ export function createServices(
   deps: CoreDeps,
   options: {
     sessionTtlMs: number;
+    invitationTtlMs: number;
     transit: Transit;
     logger: Logger;
     keepVersions?: number | undefined;
@@ -101,6 +103,12 @@ export function createServices(
       destroyKey: transitKeys.destroyKey,
     }),
     workspaces: workspaceService(deps),
+    invitations: invitationService({
+      ...deps,
+      publicUrl: options.publicUrl,
+      ttlMs: options.invitationTtlMs,
+      sessionTtlMs: options.sessionTtlMs,
+    }),
     apiTokens,
     mfa,
     sessions: limitedSignIn(

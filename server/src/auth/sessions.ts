@@ -77,37 +77,22 @@ export function sessionService(
       const needsMfa = user.totpEnabledAt !== null;
       if (needsMfa && !mfaCode?.trim()) throw new MfaRequiredError();
       if (needsMfa) await options.limitMfa(user.id);
-      const token = newOpaqueToken(SESSION_PREFIX);
-      const now = deps.clock();
-      const sessionId = deps.newId();
-      const expiresAt = new Date(now.getTime() + options.ttlMs);
       const opened = await inTransaction(deps.db, async (tx) => {
         if (needsMfa && !(await options.mfa.checkSecondFactor(tx, user, mfaCode!, asUser)))
-          return false;
-        await tx.session.create({
-          data: {
-            id: sessionId,
-            tokenHash: sha256Hex(token),
-            userId: user.id,
-            createdAt: now,
-            expiresAt,
-            mfaVerified: needsMfa,
-          },
+          return null;
+        return openSession(tx, deps, {
+          userId: user.id,
+          ttlMs: options.ttlMs,
+          mfaVerified: needsMfa,
+          method: "password",
+          metadata: asUser,
         });
-        await audit(
-          tx,
-          user.id,
-          { type: "UserSignedIn", data: { userId: user.id, sessionId } },
-          asUser,
-          now,
-        );
-        return true;
       });
       if (!opened) {
         await failed("mfa");
         throw new UnauthenticatedError("The code is incorrect or was already used");
       }
-      return { token, userId: user.id, expiresAt };
+      return opened;
     },
 
     async signOut(actor: Actor, metadata: EventMetadata) {
@@ -211,4 +196,52 @@ export function sessionService(
       };
     },
   };
+}
+
+export type OpenedSession = { token: string; userId: string; sessionId: string; expiresAt: Date };
+
+/**
+ * Opens a console session inside the caller's transaction and records UserSignedIn on the
+ * user's stream: a password sign-in, an accepted invitation, a single sign-on callback.
+ * The returned token goes into the cookie; only its SHA-256 is stored.
+ */
+export async function openSession(
+  tx: Tx,
+  deps: CoreDeps,
+  input: {
+    userId: string;
+    ttlMs: number;
+    mfaVerified: boolean;
+    method: "password" | "invitation" | "sso";
+    metadata: EventMetadata;
+  },
+): Promise<OpenedSession> {
+  const token = newOpaqueToken(SESSION_PREFIX);
+  const now = deps.clock();
+  const sessionId = deps.newId();
+  const expiresAt = new Date(now.getTime() + input.ttlMs);
+  await tx.session.create({
+    data: {
+      id: sessionId,
+      tokenHash: sha256Hex(token),
+      userId: input.userId,
+      createdAt: now,
+      expiresAt,
+      mfaVerified: input.mfaVerified,
+    },
+  });
+  await appendToStream(tx, {
+    streamId: userStream(input.userId),
+    organizationId: null,
+    expectedVersion: "any",
+    events: [
+      {
+        type: "UserSignedIn",
+        data: { userId: input.userId, sessionId, method: input.method },
+      } satisfies UserEvent,
+    ],
+    metadata: input.metadata,
+    now,
+  });
+  return { token, userId: input.userId, sessionId, expiresAt };
 }

@@ -18,6 +18,7 @@ import "./types/Webhook.ts";
 import "./queries.ts";
 import "./mutations/auth.ts";
 import "./mutations/mfa.ts";
+import "./mutations/invitations.ts";
 import "./mutations/organizations.ts";
 import "./mutations/workspaces.ts";
 import "./mutations/apiTokens.ts";

@@ -35,6 +35,18 @@ export const REPLAYABLE: Record<string, string[]> = {
     "expires_at",
     "revoked_at",
   ],
+  invitations: [
+    "id",
+    "organization_id",
+    "email",
+    "role",
+    "invited_by",
+    "created_at",
+    "expires_at",
+    "status",
+    "accepted_user_id",
+    "closed_at",
+  ],
   secrets: [
     "id",
     "organization_id",

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Db, Tx } from "../db/database.ts";
 import type { ApiTokenEvent } from "../domain/apiToken/events.ts";
+import type { InvitationEvent } from "../domain/invitation/events.ts";
 import type { OrganizationEvent } from "../domain/organization/events.ts";
 import type { SecretEvent } from "../domain/secret/events.ts";
 import type { TransitKeyEvent } from "../domain/transitKey/events.ts";
@@ -10,7 +11,12 @@ import { readAllEvents } from "../eventstore/read.ts";
 import type { StoredEvent } from "../eventstore/types.ts";
 import { projectUsage } from "../resolution/projectUsage.ts";
 import { projectSecret } from "../secrets/projectSecret.ts";
-import { projectApiToken, projectOrganization, projectWorkspace } from "../tenancy/projections.ts";
+import {
+  projectApiToken,
+  projectInvitation,
+  projectOrganization,
+  projectWorkspace,
+} from "../tenancy/projections.ts";
 
 /**
  * Replays the whole event log, in position order, through the same projection functions
@@ -58,6 +64,10 @@ async function project(tx: Tx, event: StoredEvent): Promise<void> {
         tokenHash: createHash("sha256").update(id).digest("hex"),
         createdBy: actor.id,
       })(tx, [event as unknown as ApiTokenEvent], now);
+    case "invitation":
+      return projectInvitation(id, {
+        tokenHash: createHash("sha256").update(id).digest("hex"),
+      })(tx, [event as unknown as InvitationEvent], now);
     case "secret":
       // A huge key version passes the minimum-version check; ciphertexts are not compared.
       return projectSecret(id, event.organizationId!, {

@@ -8,12 +8,10 @@ import type { OrgRole } from "../domain/roles.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { executeCommand, inTransaction } from "../eventstore/executeCommand.ts";
-import { generatePassword } from "../auth/passwords.ts";
 import { organizationKeyName, type Transit } from "../transit/Transit.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
 import { parseInput } from "./parseInput.ts";
 import { projectOrganization } from "./projections.ts";
-import { normalizeEmail, registerUser } from "./users.ts";
 import type { Tx } from "../db/database.ts";
 import { isUuid } from "../domain/uuid.ts";
 
@@ -68,48 +66,6 @@ export function organizationService(
         }),
       );
       return organizationId;
-    },
-
-    /**
-     * Adds a user by email. An unknown email gets an account with a one-time password,
-     * returned once to the admin; only its scrypt hash is stored.
-     */
-    async addMember(
-      caller: Caller,
-      organizationId: string,
-      raw: { email: string; role: OrgRole; name?: string | null | undefined },
-    ) {
-      const input = parseInput(z.object({ email: z.email(), name: nameSchema.optional() }), {
-        email: raw.email,
-        name: raw.name ?? undefined,
-      });
-      return inTransaction(deps.db, async (tx) => {
-        const access = await requireOrgAccess(tx, caller.actor, organizationId);
-        requirePermission(access, "admin", "Adding members");
-        assertMayGrant(caller, access.orgRole, raw.role);
-        const email = normalizeEmail(input.email);
-        let user = await tx.user.findUnique({ where: { email }, select: { id: true } });
-        let initialPassword: string | null = null;
-        if (!user) {
-          initialPassword = generatePassword();
-          const userId = deps.newId();
-          await registerUser(tx, {
-            userId,
-            email,
-            name: input.name ?? email.split("@")[0]!,
-            password: initialPassword,
-            metadata: caller.metadata,
-            now: deps.clock(),
-          });
-          user = { id: userId };
-        }
-        await run(tx, caller, organizationId, {
-          type: "AddOrgMember",
-          userId: user.id,
-          role: raw.role,
-        });
-        return { userId: user.id, initialPassword };
-      });
     },
 
     async changeMemberRole(caller: Caller, organizationId: string, userId: string, role: OrgRole) {
@@ -205,7 +161,7 @@ async function currentRole(tx: Tx, organizationId: string, userId: string): Prom
 }
 
 /** Only an OWNER makes, unmakes or removes OWNERs; an ADMIN manages everyone else. */
-function assertMayGrant(caller: Caller, callerRole: OrgRole | null, role: OrgRole): void {
+export function assertMayGrant(caller: Caller, callerRole: OrgRole | null, role: OrgRole): void {
   if (role === "OWNER" && (caller.actor.kind !== "user" || callerRole !== "OWNER")) {
     throw new ForbiddenError("Only an OWNER can grant, change or remove the OWNER role");
   }

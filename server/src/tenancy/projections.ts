@@ -1,6 +1,7 @@
 import type { Tx } from "../db/database.ts";
 import { assertNever } from "../domain/decider.ts";
 import type { ApiTokenEvent } from "../domain/apiToken/events.ts";
+import type { InvitationEvent } from "../domain/invitation/events.ts";
 import type { OrganizationEvent } from "../domain/organization/events.ts";
 import type { WorkspaceEvent } from "../domain/workspace/events.ts";
 import { conflictOnUnique } from "../errors/prismaErrors.ts";
@@ -185,6 +186,52 @@ export function projectApiToken(
           break;
         case "ApiTokenRevoked":
           await tx.apiToken.update({ where: { id: tokenId }, data: { revokedAt: now } });
+          break;
+        default:
+          assertNever(event);
+      }
+    }
+  };
+}
+
+/** `tokenHash` is not in the event (see invitations.ts), so the inviting service passes it in. */
+export function projectInvitation(invitationId: string, issued?: { tokenHash: string }) {
+  return async (tx: Tx, events: InvitationEvent[], now: Date): Promise<void> => {
+    for (const event of events) {
+      switch (event.type) {
+        case "InvitationIssued":
+          if (!issued) throw new Error("issuing an invitation needs its hash");
+          await tx.invitation.create({
+            data: {
+              id: invitationId,
+              organizationId: event.data.organizationId,
+              email: event.data.email,
+              role: event.data.role,
+              tokenHash: issued.tokenHash,
+              invitedBy: event.data.invitedByUserId,
+              createdAt: now,
+              expiresAt: new Date(event.data.expiresAt),
+              status: "PENDING",
+            },
+          });
+          break;
+        case "InvitationAccepted":
+          await tx.invitation.update({
+            where: { id: invitationId },
+            data: { status: "ACCEPTED", acceptedUserId: event.data.userId, closedAt: now },
+          });
+          break;
+        case "InvitationRevoked":
+          await tx.invitation.update({
+            where: { id: invitationId },
+            data: { status: "REVOKED", closedAt: now },
+          });
+          break;
+        case "InvitationExpired":
+          await tx.invitation.update({
+            where: { id: invitationId },
+            data: { status: "EXPIRED", closedAt: now },
+          });
           break;
         default:
           assertNever(event);

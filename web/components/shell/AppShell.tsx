@@ -222,6 +222,7 @@ function Navigation({ shell, pathname }: { shell: Shell; pathname: string }) {
       <p className={styles.navHeading}>Organization</p>
       {link(org, "Overview", true)}
       {link(`${org}/secrets`, "Organization secrets")}
+      {link(`${org}/members`, "Members")}
       {link(`${org}/tokens`, "API tokens")}
       {link(`${org}/audit`, "Audit log")}
       <p className={styles.navHeading}>You</p>

@@ -2,12 +2,7 @@ import { builder } from "../builder.ts";
 import { callerOf } from "../context.ts";
 import { COMMAND_ERRORS } from "../errors.ts";
 import { localId } from "../globalId.ts";
-import {
-  OrganizationMemberRef,
-  OrganizationRef,
-  OrgRoleEnum,
-  type OrganizationMemberShape,
-} from "../types/Organization.ts";
+import { OrganizationMemberRef, OrganizationRef, OrgRoleEnum } from "../types/Organization.ts";
 
 const CreateOrganizationInput = builder.inputType("CreateOrganizationInput", {
   fields: (t) => ({
@@ -26,55 +21,6 @@ builder.mutationField("createOrganization", (t) =>
     resolve: async (_root, { input }, ctx) => {
       const id = await ctx.services.organizations.create(callerOf(ctx), input);
       return ctx.db.organization.findUniqueOrThrow({ where: { id } });
-    },
-  }),
-);
-
-const AddOrganizationMemberInput = builder.inputType("AddOrganizationMemberInput", {
-  fields: (t) => ({
-    organizationId: t.id(),
-    email: t.string(),
-    role: t.field({ type: OrgRoleEnum }),
-    name: t.string({ required: false, description: "Used when the email has no account yet" }),
-  }),
-});
-
-const AddOrganizationMemberPayload = builder
-  .objectRef<{ member: OrganizationMemberShape; initialPassword: string | null }>(
-    "AddOrganizationMemberPayload",
-  )
-  .implement({
-    fields: (t) => ({
-      member: t.field({ type: OrganizationMemberRef, resolve: (p) => p.member }),
-      initialPassword: t.string({
-        nullable: true,
-        description:
-          "Set only when a new account was created: shown this once, never stored in clear",
-        resolve: (p) => p.initialPassword,
-      }),
-    }),
-  });
-
-builder.mutationField("addOrganizationMember", (t) =>
-  t.field({
-    type: AddOrganizationMemberPayload,
-    description:
-      "Adds a user by email (creating the account when needed); needs organization admin",
-    authScopes: { authenticated: true },
-    errors: { types: COMMAND_ERRORS },
-    args: { input: t.arg({ type: AddOrganizationMemberInput }) },
-    resolve: async (_root, { input }, ctx) => {
-      const organizationId = localId(input.organizationId, "Organization");
-      const result = await ctx.services.organizations.addMember(
-        callerOf(ctx),
-        organizationId,
-        input,
-      );
-      const member = await ctx.db.orgMember.findUniqueOrThrow({
-        where: { organizationId_userId: { organizationId, userId: result.userId } },
-        include: { user: { select: { id: true, email: true, name: true } } },
-      });
-      return { member, initialPassword: result.initialPassword };
     },
   }),
 );

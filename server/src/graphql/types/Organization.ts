@@ -5,6 +5,7 @@ import { visibleOrganizations, visibleWorkspaces } from "../../authz/visibility.
 import { ORG_ROLES } from "../../domain/roles.ts";
 import { builder } from "../builder.ts";
 import { ApiTokenRef } from "./ApiToken.ts";
+import { InvitationRef } from "./Invitation.ts";
 import { UserRef } from "./User.ts";
 import { WorkspaceRef } from "./Workspace.ts";
 import { isUuid } from "../../domain/uuid.ts";
@@ -81,6 +82,20 @@ builder.node(OrganizationRef, {
               })
             : Promise.resolve([]),
         );
+      },
+    }),
+    invitations: t.field({
+      type: [InvitationRef],
+      description:
+        "Invitations still waiting to be accepted, newest first; visible to organization admins only",
+      resolve: async (o, _args, ctx) => {
+        const access = ctx.actor ? await loadOrgAccess(ctx.db, ctx.actor, o.id) : null;
+        if (!access?.permissions.has("admin")) return [];
+        return ctx.db.invitation.findMany({
+          where: { organizationId: o.id, status: "PENDING", expiresAt: { gt: new Date() } },
+          orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+          take: 200,
+        });
       },
     }),
     members: t.connection({

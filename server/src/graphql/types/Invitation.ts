@@ -1,0 +1,58 @@
+import type { Invitation } from "../../generated/prisma/client.ts";
+import type { ORG_ROLES } from "../../domain/roles.ts";
+import { findVisibleInvitation } from "../../tenancy/invitations.ts";
+import { builder } from "../builder.ts";
+import { OrgRoleEnum } from "./Organization.ts";
+
+export const InvitationStatusEnum = builder.enumType("InvitationStatus", {
+  values: ["PENDING", "ACCEPTED", "REVOKED", "EXPIRED"] as const,
+});
+
+type Status = "PENDING" | "ACCEPTED" | "REVOKED" | "EXPIRED";
+
+/** PENDING past its expiry reads EXPIRED before the sweep has recorded it. */
+export const invitationStatus = (row: { status: string; expiresAt: Date }, now = new Date()) =>
+  (row.status === "PENDING" && row.expiresAt <= now ? "EXPIRED" : row.status) as Status;
+
+export const InvitationRef = builder.objectRef<Invitation>("Invitation");
+
+builder.node(InvitationRef, {
+  description:
+    "An invitation to join an organization. Its link is shown once, when issued; visible to the organization's admins.",
+  id: { resolve: (i) => i.id },
+  loadMany: async (ids, ctx) =>
+    Promise.all(ids.map((id) => (ctx.actor ? findVisibleInvitation(ctx.db, ctx.actor, id) : null))),
+  fields: (t) => ({
+    email: t.exposeString("email"),
+    role: t.field({ type: OrgRoleEnum, resolve: (i) => i.role as (typeof ORG_ROLES)[number] }),
+    status: t.field({ type: InvitationStatusEnum, resolve: (i) => invitationStatus(i) }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    expiresAt: t.expose("expiresAt", { type: "DateTime" }),
+  }),
+});
+
+export type InvitationPreviewShape = {
+  organizationName: string;
+  email: string;
+  role: (typeof ORG_ROLES)[number];
+  expiresAt: Date;
+  status: string;
+  accountExists: boolean;
+};
+
+export const InvitationPreviewRef = builder
+  .objectRef<InvitationPreviewShape>("InvitationPreview")
+  .implement({
+    description: "What the holder of an invitation link sees before accepting it",
+    fields: (t) => ({
+      organizationName: t.exposeString("organizationName"),
+      email: t.exposeString("email", { description: "The invited address" }),
+      role: t.field({ type: OrgRoleEnum, resolve: (p) => p.role }),
+      status: t.field({ type: InvitationStatusEnum, resolve: (p) => p.status as Status }),
+      expiresAt: t.expose("expiresAt", { type: "DateTime" }),
+      accountExists: t.exposeBoolean("accountExists", {
+        description:
+          "The address has an account: sign in with it to accept; otherwise set a password",
+      }),
+    }),
+  });

@@ -1,0 +1,336 @@
+"use client";
+
+import { useState, type FormEvent } from "react";
+import type { ApiError } from "../../lib/document.ts";
+import { request, unwrap } from "../../lib/graphql.ts";
+import { toGlobalId } from "../../lib/ids.ts";
+import {
+  INVITE_MEMBER,
+  ORGANIZATION_PEOPLE,
+  REVOKE_INVITATION,
+  type Invitation,
+  type OrgRole,
+} from "../../lib/operations.ts";
+import { toRequestError, useQuery } from "../../lib/useQuery.ts";
+import { sentence, splitIssues } from "../credentials/issues.ts";
+import { isOrgAdmin, useShell } from "../shell/ShellContext.ts";
+import { Badge } from "../ui/Badge.tsx";
+import { Button } from "../ui/Button.tsx";
+import { ConfirmDialog } from "../ui/ConfirmDialog.tsx";
+import { CopyButton } from "../ui/CopyButton.tsx";
+import { DataTable } from "../ui/DataTable.tsx";
+import { EmptyState } from "../ui/EmptyState.tsx";
+import { SelectField, TextField } from "../ui/Field.tsx";
+import { Loading } from "../ui/Loading.tsx";
+import { Notice } from "../ui/Notice.tsx";
+import { PageHeader, Panel } from "../ui/Panel.tsx";
+import { QueryError } from "../ui/QueryError.tsx";
+import { Time } from "../ui/Time.tsx";
+import ui from "../ui/ui.module.css";
+
+const ROLE_HELP: Record<OrgRole, string> = {
+  OWNER: "Owner: everything, including deleting the organization",
+  ADMIN: "Admin: members, tokens, organization secrets, every workspace",
+  MEMBER: "Member: the workspaces they are added to",
+};
+
+/**
+ * The organization's people: its members, and — for admins — the invitations waiting to be
+ * accepted. A new member is invited by email: Coffer makes a single-use link, shown here
+ * once, for the admin to send; only its hash is stored.
+ */
+export default function MembersPage() {
+  const shell = useShell();
+  const orgId = toGlobalId("Organization", shell.organizationId);
+  const admin = isOrgAdmin(shell);
+  const query = useQuery(ORGANIZATION_PEOPLE, { id: orgId });
+  const [link, setLink] = useState<{ email: string; url: string } | null>(null);
+  const [message, setMessage] = useState<string>();
+  const org = query.data?.organization;
+
+  return (
+    <>
+      <PageHeader
+        title="Members"
+        description="Who can sign in to this organization, and with which role."
+      />
+      <div className={ui.stack}>
+        {message ? <Notice tone="success">{message}</Notice> : null}
+        {admin && link ? (
+          <InvitationLink
+            link={link}
+            onDone={() => {
+              setLink(null);
+              setMessage(`Invitation for ${link.email} is waiting to be accepted.`);
+            }}
+          />
+        ) : null}
+        {admin && !link ? (
+          <InviteForm
+            organizationId={orgId}
+            canInviteOwner={shell.organization.viewerRole === "OWNER"}
+            onInvited={(issued) => {
+              setMessage(undefined);
+              setLink(issued);
+              query.reload();
+            }}
+          />
+        ) : null}
+        {query.error ? <QueryError error={query.error} retry={query.reload} /> : null}
+        {!org && !query.error ? <Loading label="Loading members…" /> : null}
+        {org && admin ? (
+          <PendingInvitations
+            invitations={org.invitations}
+            onRevoked={(email) => {
+              setMessage(`Withdrew the invitation for ${email}: its link no longer works.`);
+              query.reload();
+            }}
+          />
+        ) : null}
+        {org ? (
+          <Panel title="Members" flush>
+            <DataTable caption="Members" columns={["Name", "Email", "Role", "Member since"]}>
+              {org.members.edges.map(({ node: m }) => (
+                <tr key={m.user.id} data-member={m.user.email}>
+                  <td>
+                    <strong>{m.user.name}</strong>
+                  </td>
+                  <td>{m.user.email}</td>
+                  <td>
+                    <Badge tone={m.role === "MEMBER" ? "neutral" : "accent"}>
+                      {m.role.toLowerCase()}
+                    </Badge>
+                  </td>
+                  <td>
+                    <Time iso={m.addedAt} />
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
+          </Panel>
+        ) : null}
+      </div>
+    </>
+  );
+}
+
+function InviteForm({
+  organizationId,
+  canInviteOwner,
+  onInvited,
+}: {
+  organizationId: string;
+  canInviteOwner: boolean;
+  onInvited: (issued: { email: string; url: string }) => void;
+}) {
+  const [email, setEmail] = useState("");
+  const [role, setRole] = useState<OrgRole>("MEMBER");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  const { fields, general } = splitIssues(error);
+  const roles: OrgRole[] = canInviteOwner ? ["MEMBER", "ADMIN", "OWNER"] : ["MEMBER", "ADMIN"];
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const result = unwrap(
+        (
+          await request(INVITE_MEMBER, {
+            input: { organizationId, email: email.trim(), role },
+          })
+        ).inviteOrganizationMember,
+      );
+      if (!result.ok) setError(result.error);
+      else {
+        setEmail("");
+        onInvited({ email: result.data.invitation.email, url: result.data.url });
+      }
+    } catch (caught) {
+      const failure = toRequestError(caught);
+      setError({ __typename: "RequestError", code: failure.code, message: failure.message });
+    }
+    setBusy(false);
+  }
+
+  return (
+    <Panel
+      title="Invite someone"
+      description="Coffer makes a single-use link that works for 7 days. It sends no email: you pass the link on."
+    >
+      <form onSubmit={onSubmit} aria-label="Invite someone" noValidate>
+        <div className={ui.stack}>
+          {error && (general.length || !error.issues?.length) ? (
+            <Notice
+              tone="danger"
+              title="No invitation was made"
+              details={(general.length ? general : [error.message]).map(sentence)}
+            />
+          ) : null}
+          <div className={ui.row}>
+            <div style={{ flex: "1 1 16rem" }}>
+              <TextField
+                label="Email"
+                type="email"
+                requiredMark
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+                placeholder="name@example.com"
+                error={fields.email}
+                autoComplete="off"
+              />
+            </div>
+            <div style={{ flex: "1 1 16rem" }}>
+              <SelectField
+                label="Role"
+                value={role}
+                onChange={(e) => setRole(e.target.value as OrgRole)}
+              >
+                {roles.map((r) => (
+                  <option key={r} value={r}>
+                    {ROLE_HELP[r]}
+                  </option>
+                ))}
+              </SelectField>
+            </div>
+          </div>
+          <div>
+            <Button type="submit" variant="primary" busy={busy}>
+              {busy ? "Inviting…" : "Create invitation link"}
+            </Button>
+          </div>
+        </div>
+      </form>
+    </Panel>
+  );
+}
+
+/** The one and only time the link is visible. Dismissing it drops it from memory. */
+function InvitationLink({
+  link,
+  onDone,
+}: {
+  link: { email: string; url: string };
+  onDone: () => void;
+}) {
+  return (
+    <Panel title={`Invitation for ${link.email}`}>
+      <div className={ui.stack}>
+        <Notice tone="warning" title="Send this link to them now: it will not be shown again">
+          Anyone holding it can join as {link.email}, once. Coffer stores only a hash of it; if it
+          is lost, invite the address again (the old link then stops working).
+        </Notice>
+        <div className={ui.row}>
+          <div style={{ flex: "1 1 30rem" }}>
+            <TextField
+              id="invitation-link"
+              label="Invitation link"
+              value={link.url}
+              readOnly
+              className={ui.mono}
+              onFocus={(e) => e.target.select()}
+            />
+          </div>
+          <div style={{ alignSelf: "flex-start", marginTop: "1.6rem" }}>
+            <CopyButton
+              text={link.url}
+              label="Copy link"
+              selectId="invitation-link"
+              small={false}
+            />
+          </div>
+        </div>
+        <div>
+          <Button variant="primary" onClick={onDone}>
+            I have sent it
+          </Button>
+        </div>
+      </div>
+    </Panel>
+  );
+}
+
+function PendingInvitations({
+  invitations,
+  onRevoked,
+}: {
+  invitations: Invitation[];
+  onRevoked: (email: string) => void;
+}) {
+  const [revoking, setRevoking] = useState<Invitation | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+
+  async function revoke() {
+    if (!revoking) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      const result = unwrap(
+        (await request(REVOKE_INVITATION, { id: revoking.id })).revokeInvitation,
+      );
+      if (!result.ok) setError(result.error.message);
+      else {
+        setRevoking(null);
+        onRevoked(revoking.email);
+      }
+    } catch (caught) {
+      setError(toRequestError(caught).message);
+    }
+    setBusy(false);
+  }
+
+  return (
+    <Panel title="Pending invitations" flush>
+      {invitations.length === 0 ? (
+        <EmptyState title="No pending invitations">
+          Invitations appear here until they are accepted, withdrawn or expire.
+        </EmptyState>
+      ) : (
+        <DataTable
+          caption="Pending invitations"
+          columns={["Email", "Role", "Invited", "Expires"]}
+          unlabelledColumn="Actions"
+        >
+          {invitations.map((i) => (
+            <tr key={i.id} data-invitation={i.email}>
+              <td>{i.email}</td>
+              <td>
+                <Badge tone="neutral">{i.role.toLowerCase()}</Badge>
+              </td>
+              <td>
+                <Time iso={i.createdAt} />
+              </td>
+              <td>
+                <Time iso={i.expiresAt} />
+              </td>
+              <td style={{ textAlign: "right" }}>
+                <Button small variant="dangerOutline" onClick={() => setRevoking(i)}>
+                  Withdraw <span className="visually-hidden">{i.email}</span>
+                </Button>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      )}
+      <ConfirmDialog
+        open={revoking !== null}
+        title={`Withdraw the invitation for ${revoking?.email ?? ""}?`}
+        confirmLabel="Withdraw invitation"
+        tone="danger"
+        busy={busy}
+        error={error}
+        onCancel={() => {
+          setRevoking(null);
+          setError(undefined);
+        }}
+        onConfirm={revoke}
+      >
+        <p style={{ margin: 0 }}>
+          Its link stops working at once. You can invite them again later.
+        </p>
+      </ConfirmDialog>
+    </Panel>
+  );
+}
