@@ -84,7 +84,7 @@ export async function startBenchApp(
     }),
   );
   const caller: Caller = {
-    actor: { kind: "user", userId, sessionId: "bench", mfa: false },
+    actor: { kind: "user", userId, sessionId: "bench", mfa: false, ssoOrganizationId: null },
     metadata: { actor: { kind: "user", id: userId } },
   };
   const organizationId = await app.services.organizations.create(caller, { name: "Bench" });

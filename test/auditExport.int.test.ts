@@ -1,3 +1,4 @@
+import type { Actor } from "../server/src/authz/Actor.ts";
 import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -394,7 +395,13 @@ describe("exportEventLines", () => {
   });
 
   it("aborts the HTTP transfer when the database fails mid-stream, never ending it cleanly", async () => {
-    const actor = { kind: "user" as const, userId: tenant.owner.userId, sessionId: "test" };
+    const actor: Actor = {
+      kind: "user",
+      userId: tenant.owner.userId,
+      sessionId: "test",
+      mfa: false,
+      ssoOrganizationId: null,
+    };
     let reads = 0;
     const failing = new Proxy(t.db, {
       get(target, prop, receiver) {

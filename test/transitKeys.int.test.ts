@@ -90,7 +90,13 @@ describe("key rotation and re-wrap", () => {
 
     const started = await t.app.services.transitKeys.startRewrap(
       {
-        actor: { kind: "user", userId: tenant.owner.userId, sessionId: "test", mfa: false },
+        actor: {
+          kind: "user",
+          userId: tenant.owner.userId,
+          sessionId: "test",
+          mfa: false,
+          ssoOrganizationId: null,
+        },
         metadata: { actor: { kind: "user", id: tenant.owner.userId } },
       },
       decode(tenant.organizationId),
@@ -119,7 +125,13 @@ describe("key rotation and re-wrap", () => {
   it("a job that dies half-way completes when run again, also from a restarted process", async () => {
     const tenant = await tenantWithSecrets(35);
     const caller = {
-      actor: { kind: "user" as const, userId: tenant.owner.userId, sessionId: "test", mfa: false },
+      actor: {
+        kind: "user" as const,
+        userId: tenant.owner.userId,
+        sessionId: "test",
+        mfa: false,
+        ssoOrganizationId: null,
+      },
       metadata: { actor: { kind: "user" as const, id: tenant.owner.userId } },
     };
     await t.app.services.transitKeys.rotateKey(caller, decode(tenant.organizationId));
@@ -172,7 +184,13 @@ describe("key rotation and re-wrap", () => {
   it("is never COMPLETED before the key refuses old versions; a failure there resumes there", async () => {
     const tenant = await tenantWithSecrets(3);
     const caller = {
-      actor: { kind: "user" as const, userId: tenant.owner.userId, sessionId: "test", mfa: false },
+      actor: {
+        kind: "user" as const,
+        userId: tenant.owner.userId,
+        sessionId: "test",
+        mfa: false,
+        ssoOrganizationId: null,
+      },
       metadata: { actor: { kind: "user" as const, id: tenant.owner.userId } },
     };
     const organizationId = decode(tenant.organizationId);
@@ -265,6 +283,7 @@ describe("key rotation and re-wrap", () => {
           userId: tenant.owner.userId,
           sessionId: "test",
           mfa: false,
+          ssoOrganizationId: null,
         },
         metadata: { actor: { kind: "user" as const, id: tenant.owner.userId } },
       };

@@ -100,6 +100,21 @@ export type ConfigureOAuthProviderInput = {
   workspaceId: Scalars["ID"]["input"];
 };
 
+export type ConfigureSingleSignOnInput = {
+  clientId: Scalars["String"]["input"];
+  /** Required the first time; kept when omitted later. Never returned. */
+  clientSecret?: InputMaybe<Scalars["String"]["input"]>;
+  /** ADMIN or MEMBER: the role of someone new (a pending invitation's role wins) */
+  defaultRole: OrgRole;
+  /** Domains whose verified addresses may sign in */
+  emailDomains: Array<Scalars["String"]["input"]>;
+  /** The identity provider's issuer URL (OpenID discovery) */
+  issuer: Scalars["String"]["input"];
+  organizationId: Scalars["ID"]["input"];
+  /** Members act in the organization only from single sign-on sessions (OWNERs excepted) */
+  required: Scalars["Boolean"]["input"];
+};
+
 export type CreateCustomOAuthProviderInput = {
   /** HTTPS on a public address; required for the authorization code grant */
   authorizationEndpoint?: InputMaybe<Scalars["String"]["input"]>;

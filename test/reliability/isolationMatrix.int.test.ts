@@ -247,6 +247,46 @@ const FIELDS: Record<string, FieldCase> = {
   },
 
   // ---- mutations: organization
+  configureSingleSignOn: {
+    level: "organization",
+    call: (t) => ({
+      query: input("configureSingleSignOn", "ConfigureSingleSignOnInput"),
+      variables: {
+        i: {
+          organizationId: t.orgId,
+          issuer: "https://idp.example.test",
+          clientId: "matrix",
+          clientSecret: "matrix-secret",
+          emailDomains: ["example.test"],
+          defaultRole: "ADMIN",
+          required: true,
+        },
+      },
+    }),
+  },
+  removeSingleSignOn: {
+    level: "organization",
+    call: (t) => ({
+      query: mutation("removeSingleSignOn", "ID!", "organizationId: $i"),
+      variables: { i: t.orgId },
+    }),
+  },
+  // Acts on no tenant's data until the identity provider answers: pointed at the victim's
+  // slug (the victim has no single sign-on), it answers as for a missing organization.
+  startSingleSignOn: {
+    level: "public",
+    call: (t) => ({
+      query: mutation("startSingleSignOn", "String!", "organizationSlug: $i"),
+      variables: { i: t.orgSlug },
+    }),
+  },
+  completeSingleSignOn: {
+    level: "public",
+    call: () => ({
+      query: mutation("completeSingleSignOn", "String!", "callbackQuery: $i"),
+      variables: { i: `?code=forged&state=${randomBytes(16).toString("hex")}` },
+    }),
+  },
   inviteOrganizationMember: {
     level: "organization",
     call: (t) => ({

@@ -62,7 +62,13 @@ if (options.waitForGo) {
 if (options.mode === "start") {
   const started = await app.services.transitKeys.startRewrap(
     {
-      actor: { kind: "user", userId: options.userId, sessionId: "rewrap-child", mfa: false },
+      actor: {
+        kind: "user",
+        userId: options.userId,
+        sessionId: "rewrap-child",
+        mfa: false,
+        ssoOrganizationId: null,
+      },
       metadata: { actor: { kind: "user", id: options.userId } },
     },
     options.organizationId,

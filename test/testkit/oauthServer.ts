@@ -74,12 +74,19 @@ export interface OAuthServer {
 export interface OAuthServerOptions {
   /** Lifetime of access tokens (default 60 s). */
   accessTokenTtlSeconds?: number;
+  /**
+   * The claims of the account a login names (scopes `email`, `profile`). By default a login
+   * that looks like an address is that address, verified; anything else has no email.
+   */
+  claims?: (login: string) => Record<string, unknown>;
   /** The client's redirect URI (default `http://127.0.0.1/oauth/callback`, a placeholder). */
   redirectUri?: string;
 }
 
 const DEFAULT_REDIRECT_URI = "http://127.0.0.1/oauth/callback";
-const SCOPES = ["openid", "offline_access", "read", "write"];
+const SCOPES = ["openid", "offline_access", "email", "profile", "read", "write"];
+const defaultClaims = (login: string): Record<string, unknown> =>
+  login.includes("@") ? { email: login, email_verified: true, name: login.split("@")[0] } : {};
 const COUNTED_GRANTS = ["authorization_code", "refresh_token", "client_credentials"] as const;
 type CountedGrant = (typeof COUNTED_GRANTS)[number];
 
@@ -162,7 +169,11 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       },
       issueRefreshToken: async (_ctx, c) => c.grantTypeAllowed("refresh_token"),
       rotateRefreshToken: true,
-      findAccount: async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+      claims: { email: ["email", "email_verified"], profile: ["name"] },
+      findAccount: async (_ctx, sub) => ({
+        accountId: sub,
+        claims: () => ({ ...(options.claims ?? defaultClaims)(sub), sub }),
+      }),
       // A plain error page (approve() quotes its text when the provider refuses a request).
       renderError: async (ctx: { type: string; body: unknown }, out: Record<string, unknown>) => {
         ctx.type = "html";

@@ -18,6 +18,7 @@ import { mfaService } from "../auth/mfaService.ts";
 import { organizationService } from "../tenancy/organizations.ts";
 import { workspaceService } from "../tenancy/workspaces.ts";
 import { invitationService } from "../tenancy/invitations.ts";
+import { ssoService } from "../sso/ssoService.ts";
 
 export type Services = ReturnType<typeof createServices>;
 
@@ -103,6 +104,14 @@ export function createServices(
       destroyKey: transitKeys.destroyKey,
     }),
     workspaces: workspaceService(deps),
+    sso: ssoService({
+      ...deps,
+      transit: options.transit,
+      // An identity provider is a tenant-chosen address, guarded like an OAuth provider's.
+      egress: options.egress.oauth,
+      publicUrl: options.publicUrl,
+      sessionTtlMs: options.sessionTtlMs,
+    }),
     invitations: invitationService({
       ...deps,
       publicUrl: options.publicUrl,

@@ -27,7 +27,12 @@ export async function hashPassword(password: string): Promise<string> {
   ].join("$");
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+/** `stored` is null for an account made by single sign-on: no password matches it. */
+export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
+  if (stored === null) {
+    await verifyAgainstDummy(password); // the same time as a wrong password
+    return false;
+  }
   const [scheme, n, r, p, salt, key] = stored.split("$");
   if (scheme !== "scrypt" || !n || !r || !p || !salt || !key) return false;
   const expected = Buffer.from(key, "base64");

@@ -193,6 +193,7 @@ export function sessionService(
         userId: session.userId,
         sessionId: session.id,
         mfa: session.mfaVerified,
+        ssoOrganizationId: session.ssoOrganizationId,
       };
     },
   };
@@ -214,6 +215,8 @@ export async function openSession(
     mfaVerified: boolean;
     method: "password" | "invitation" | "sso";
     metadata: EventMetadata;
+    /** Single sign-on: the session acts in this organization only. */
+    ssoOrganizationId?: string;
   },
 ): Promise<OpenedSession> {
   const token = newOpaqueToken(SESSION_PREFIX);
@@ -228,6 +231,7 @@ export async function openSession(
       createdAt: now,
       expiresAt,
       mfaVerified: input.mfaVerified,
+      ssoOrganizationId: input.ssoOrganizationId ?? null,
     },
   });
   await appendToStream(tx, {

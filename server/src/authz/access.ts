@@ -42,14 +42,18 @@ export async function loadOrgAccess(
     const permissions = actor.workspaceId ? NONE : tokenPermissions(actor.permissions);
     return { organizationId, orgRole: null, permissions };
   }
+  if (!ssoAllows(actor, organizationId)) return null;
   const member = await db.orgMember.findUnique({
     where: { organizationId_userId: { organizationId, userId: actor.userId } },
-    select: { role: true, organization: { select: { deletedAt: true, requireMfa: true } } },
+    select: {
+      role: true,
+      organization: { select: { deletedAt: true, requireMfa: true, ssoRequired: true } },
+    },
   });
   // A deleted organization is gone for everyone (its tokens were revoked with it).
   if (!member || member.organization.deletedAt) return null;
-  requireMfaIfDemanded(actor, member.organization.requireMfa);
   const orgRole = member.role as OrgRole;
+  requireSignInRules(actor, member.organization, orgRole, organizationId);
   return { organizationId, orgRole, permissions: orgRole === "MEMBER" ? NONE : ALL };
 }
 
@@ -93,6 +97,7 @@ export async function loadWorkspaceAccess(
         select: {
           deletedAt: true,
           requireMfa: true,
+          ssoRequired: true,
           members: { where: { userId: actor.userId }, select: { role: true } },
         },
       },
@@ -101,7 +106,8 @@ export async function loadWorkspaceAccess(
   });
   const orgRole = workspace?.organization.members[0]?.role as OrgRole | undefined;
   if (!workspace || !orgRole || workspace.organization.deletedAt) return null;
-  requireMfaIfDemanded(actor, workspace.organization.requireMfa);
+  if (!ssoAllows(actor, workspace.organizationId)) return null;
+  requireSignInRules(actor, workspace.organization, orgRole, workspace.organizationId);
   const workspaceRole = (workspace.members[0]?.role as WorkspaceRole | undefined) ?? null;
   const permissions =
     orgRole !== "MEMBER" ? ALL : workspaceRole ? WORKSPACE_ROLE_PERMISSIONS[workspaceRole] : null;
@@ -115,12 +121,28 @@ export async function loadWorkspaceAccess(
   };
 }
 
+/** A session opened by one organization's single sign-on sees no other organization. */
+function ssoAllows(actor: Actor & { kind: "user" }, organizationId: string): boolean {
+  return !actor.ssoOrganizationId || actor.ssoOrganizationId === organizationId;
+}
+
 /**
- * A member of an organization that demands two-factor sign-in acts in it only from a
- * session opened with a second factor; told so, since the organization is theirs to see.
+ * A member of an organization that demands single sign-on acts in it only from a session
+ * its identity provider opened (OWNERs excepted: a broken identity provider must not lock
+ * the organization out); one that demands two-factor sign-in, only from a session opened
+ * with a second factor. Told so, since the organization is theirs to see.
  */
-function requireMfaIfDemanded(actor: Actor & { kind: "user" }, required: boolean): void {
-  if (required && !actor.mfa)
+function requireSignInRules(
+  actor: Actor & { kind: "user" },
+  rules: { requireMfa: boolean; ssoRequired: boolean },
+  role: OrgRole,
+  organizationId: string,
+): void {
+  if (rules.ssoRequired && role !== "OWNER" && actor.ssoOrganizationId !== organizationId)
+    throw new ForbiddenError(
+      "This organization requires single sign-on: sign out, then sign in with your organization's identity provider",
+    );
+  if (rules.requireMfa && !actor.mfa)
     throw new ForbiddenError(
       "This organization requires two-factor sign-in: turn it on under Account, then sign in again with a code",
     );

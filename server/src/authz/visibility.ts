@@ -9,7 +9,12 @@ import type { Actor } from "./Actor.ts";
 export function visibleOrganizations(actor: Actor): Prisma.OrganizationWhereInput {
   return actor.kind === "token"
     ? { id: actor.organizationId }
-    : { members: { some: { userId: actor.userId } }, deletedAt: null };
+    : {
+        members: { some: { userId: actor.userId } },
+        deletedAt: null,
+        // A single sign-on session sees the organization that opened it, and no other.
+        ...(actor.ssoOrganizationId ? { id: actor.ssoOrganizationId } : {}),
+      };
 }
 
 export function visibleWorkspaces(actor: Actor): Prisma.WorkspaceWhereInput {
@@ -22,6 +27,7 @@ export function visibleWorkspaces(actor: Actor): Prisma.WorkspaceWhereInput {
   const userId = actor.userId;
   return {
     organization: { deletedAt: null },
+    ...(actor.ssoOrganizationId ? { organizationId: actor.ssoOrganizationId } : {}),
     OR: [
       { organization: { members: { some: { userId, role: { in: ["OWNER", "ADMIN"] } } } } },
       { members: { some: { userId } }, organization: { members: { some: { userId } } } },

@@ -6,6 +6,12 @@ import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
 
 export type SessionCookie = { set(token: string, expiresAt: Date): void; clear(): void };
+/** The cookie that binds a single sign-on in progress to its browser. */
+export type SsoBrowserCookie = {
+  read(): string | undefined;
+  set(value: string, maxAgeSeconds: number): void;
+  clear(): void;
+};
 
 export type Context = {
   actor: Actor | null;
@@ -14,6 +20,7 @@ export type Context = {
   db: Db;
   services: Services;
   sessionCookie: SessionCookie;
+  ssoBrowser: SsoBrowserCookie;
 };
 
 export function requestMetadata(ctx: Context): Omit<EventMetadata, "actor"> {

@@ -19,6 +19,7 @@ import "./queries.ts";
 import "./mutations/auth.ts";
 import "./mutations/mfa.ts";
 import "./mutations/invitations.ts";
+import "./mutations/sso.ts";
 import "./mutations/organizations.ts";
 import "./mutations/workspaces.ts";
 import "./mutations/apiTokens.ts";

@@ -48,9 +48,15 @@ export function sessionCookieName(secure: boolean): string {
   return secure ? "__Host-coffer_session" : "coffer_session";
 }
 
+/** Binds a single sign-on in progress to the browser that started it (sso/ssoService.ts). */
+export function ssoCookieName(secure: boolean): string {
+  return secure ? "__Host-coffer_sso" : "coffer_sso";
+}
+
 export function createGraphQLServer(options: GraphQLServerOptions) {
   const { db, services, logger, secureCookie, metrics } = options;
   const cookieName = sessionCookieName(secureCookie);
+  const ssoCookie = ssoCookieName(secureCookie);
   const pendingCookies = new WeakMap<Request, string[]>();
 
   const setCookiePlugin: Plugin = {
@@ -167,6 +173,21 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
           clear: () =>
             cookies.push(
               `${cookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secureCookie ? "; Secure" : ""}`,
+            ),
+        },
+        // Read only from same-origin requests: the callback page completes the sign-in with one.
+        ssoBrowser: {
+          read: () =>
+            crossSiteSafe(request)
+              ? readCookie(request.headers.get("cookie"), ssoCookie)
+              : undefined,
+          set: (value, maxAgeSeconds) =>
+            cookies.push(
+              `${ssoCookie}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secureCookie ? "; Secure" : ""}`,
+            ),
+          clear: () =>
+            cookies.push(
+              `${ssoCookie}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secureCookie ? "; Secure" : ""}`,
             ),
         },
       };

@@ -10,6 +10,7 @@ import type { Logger } from "../logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { clientAddress, trustedProxies } from "./clientAddress.ts";
 import { OAUTH_CALLBACK_PATH, oauthCallbackPage } from "./oauthCallbackPage.ts";
+import { SSO_CALLBACK_PATH, ssoCallbackPage } from "./ssoCallbackPage.ts";
 
 type YogaLike = RequestContextSource & {
   handle: (
@@ -85,7 +86,7 @@ export function createHttpServer(options: {
       return;
     }
     if (!yoga) return json(res, 404, { error: "not found" });
-    if (path === OAUTH_CALLBACK_PATH && req.method === "GET") {
+    if ((path === OAUTH_CALLBACK_PATH || path === SSO_CALLBACK_PATH) && req.method === "GET") {
       res.writeHead(200, {
         "content-type": "text/html; charset=utf-8",
         "cache-control": "no-store",
@@ -93,7 +94,7 @@ export function createHttpServer(options: {
         "content-security-policy":
           "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
       });
-      res.end(oauthCallbackPage());
+      res.end(path === SSO_CALLBACK_PATH ? ssoCallbackPage() : oauthCallbackPage());
       return;
     }
     if (path === AUDIT_EXPORT_PATH) {

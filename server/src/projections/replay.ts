@@ -90,8 +90,8 @@ async function project(tx: Tx, event: StoredEvent): Promise<void> {
       return;
     }
     default:
-      // oauth-*: providers and connections are operational state written beside their
-      // events (see compare.ts, which leaves those tables out).
+      // oauth-*, sso-*: providers, connections and identity providers are operational
+      // state written beside their events (see compare.ts, which leaves those tables out).
       return;
   }
 }

@@ -89,8 +89,21 @@ export function resolutionService(
       const member = isUuid(input.onBehalfOfUser)
         ? await loadWorkspaceAccess(
             deps.db,
-            // A membership check, not a sign-in: the user's own sessions play no part.
-            { kind: "user", userId: input.onBehalfOfUser, sessionId: "", mfa: true },
+            // A membership check, not a sign-in: the user's own sessions play no part (as
+            // if signed in with every factor and the organization's single sign-on).
+            {
+              kind: "user",
+              userId: input.onBehalfOfUser,
+              sessionId: "",
+              mfa: true,
+              ssoOrganizationId:
+                (
+                  await deps.db.workspace.findUnique({
+                    where: { id: workspaceId },
+                    select: { organizationId: true },
+                  })
+                )?.organizationId ?? null,
+            },
             workspaceId,
           )
         : null;

@@ -6,6 +6,7 @@ import { ORG_ROLES } from "../../domain/roles.ts";
 import { builder } from "../builder.ts";
 import { ApiTokenRef } from "./ApiToken.ts";
 import { InvitationRef } from "./Invitation.ts";
+import { SingleSignOnRef } from "./SingleSignOn.ts";
 import { UserRef } from "./User.ts";
 import { WorkspaceRef } from "./Workspace.ts";
 import { isUuid } from "../../domain/uuid.ts";
@@ -82,6 +83,17 @@ builder.node(OrganizationRef, {
               })
             : Promise.resolve([]),
         );
+      },
+    }),
+    singleSignOn: t.field({
+      type: SingleSignOnRef,
+      nullable: true,
+      description: "The identity provider for console sign-in; visible to organization admins only",
+      resolve: async (o, _args, ctx) => {
+        const access = ctx.actor ? await loadOrgAccess(ctx.db, ctx.actor, o.id) : null;
+        if (!access?.permissions.has("admin")) return null;
+        const sso = await ctx.db.ssoConnection.findUnique({ where: { organizationId: o.id } });
+        return sso ? { ...sso, required: o.ssoRequired, slug: o.slug } : null;
       },
     }),
     invitations: t.field({
