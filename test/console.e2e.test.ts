@@ -53,6 +53,8 @@ const storedValues = [
 
 let coffer: RunningCoffer;
 let idp: OAuthServer;
+/** The organization's identity provider for single sign-on (a second oidc-provider). */
+let ssoIdp: OAuthServer;
 let browser: Browser;
 let page: Page;
 let origin: string;
@@ -79,6 +81,7 @@ beforeAll(async () => {
   coffer = await startCoffer(admin, { OAUTH_ALLOW_LOOPBACK_HTTP: "true" });
   origin = coffer.origin;
   idp.setRedirectUri(`${origin}/oauth/callback`);
+  ssoIdp = await startOAuthServer({ redirectUri: `${origin}/auth/sso/callback` });
   timings.serverStart = Date.now() - started - build.ms;
   browser = await launchBrowser();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
@@ -108,6 +111,7 @@ afterAll(async () => {
   await browser?.close();
   await coffer?.stop();
   await idp?.close();
+  await ssoIdp?.close();
   console.warn(`console e2e timings (ms): ${JSON.stringify(timings)}`);
 }, 60_000);
 
@@ -182,18 +186,21 @@ async function resolve(args: Record<string, string>, environment = "default") {
   return data.resolveSecrets as { __typename: string; message?: string; data?: { arguments: any } };
 }
 
-/** Logs in and consents at the test authorization server, whichever pages it shows. */
-async function consentAtProvider() {
-  await page.waitForURL((url) => url.origin === idp.issuer);
-  for (let i = 0; i < 4 && new URL(page.url()).origin === idp.issuer; i++) {
+/** Logs in and consents at a test authorization server, whichever pages it shows. */
+async function consentAtProvider(
+  provider = idp,
+  { login: account = "test-user", back = "/oauth/callback" } = {},
+) {
+  await page.waitForURL((url) => url.origin === provider.issuer);
+  for (let i = 0; i < 4 && new URL(page.url()).origin === provider.issuer; i++) {
     const login = page.locator('input[name="login"]');
     if (await login.isVisible()) {
-      await login.fill("test-user");
+      await login.fill(account);
       await page.locator('input[name="password"]').fill("any-password");
     }
     await Promise.all([page.waitForNavigation(), page.locator('button[type="submit"]').click()]);
   }
-  await page.waitForURL((url) => url.origin === origin && url.pathname === "/oauth/callback");
+  await page.waitForURL((url) => url.origin === origin && url.pathname === back);
 }
 
 async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
@@ -606,6 +613,9 @@ describe("admin console in Chromium", () => {
       const service = connections.locator("tr", { hasText: "Service (client credentials)" });
       await service.getByRole("button", { name: "Reconnect" }).click();
       await page.getByText("Connected Test IdP in default with its client credentials").waitFor();
+      // The notice was already there from the first connection: wait for the list to reload
+      // with the new connection before disconnecting it (the old one is gone).
+      await page.waitForLoadState("networkidle");
       await service.getByRole("button", { name: "Disconnect" }).click();
       await page
         .getByRole("dialog", { name: "Disconnect?" })
@@ -847,11 +857,46 @@ describe("admin console in Chromium", () => {
     });
   }, 60_000);
 
+  it("sets up single sign-on, then signs a new member in through the identity provider", async () => {
+    await step("singleSignOn", async () => {
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await page.getByLabel("Email").fill(admin.email);
+      await page.getByLabel("Password").fill(admin.password);
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
+      await page.waitForURL(/\/(o|w)\//);
+      await nav("Single sign-on").click();
+      await page.getByRole("heading", { name: "Set up an identity provider" }).waitFor();
+      await page.getByLabel("Issuer").fill(ssoIdp.issuer);
+      await page.getByLabel("Client id").fill(ssoIdp.client.clientId);
+      await page.getByLabel("Client secret").fill(ssoIdp.client.clientSecret);
+      await page.getByLabel("Email domains").fill("sso.coffer.test");
+      await page.getByRole("button", { name: "Save single sign-on" }).click();
+      await page.getByText("Single sign-on saved").waitFor();
+      // Saved: the secret is gone from the page, which says how members find it.
+      expect(await page.getByLabel("Client secret").inputValue()).toBe("");
+      await checkpoint("sso-settings", { screenshot: true });
+      const slug = (await page.locator("code").first().textContent())!.trim();
+
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await page.getByRole("button", { name: "Use single sign-on" }).click();
+      await page.getByLabel("Organization").fill(slug);
+      await checkpoint("sign-in-sso", { screenshot: true });
+      await page.getByRole("button", { name: "Continue with single sign-on" }).click();
+      await consentAtProvider(ssoIdp, { login: "sam@sso.coffer.test", back: "/auth/sso/callback" });
+      // Back from the provider: a new member, made just in time, in the organization.
+      await page.waitForURL(new RegExp(`/o/${organizationId}$`));
+      await page.getByText("You are not in any workspace of this organization yet").waitFor();
+      await page.getByText("sam", { exact: true }).waitFor();
+    });
+  }, 60_000);
+
   it("never put a stored value in a page or a response", async () => {
     await Promise.all(pending);
     expect(htmlSnapshots.length).toBeGreaterThan(10);
     expect(responses.length).toBeGreaterThan(50);
-    for (const value of [...storedValues, idp.client.clientSecret]) {
+    for (const value of [...storedValues, idp.client.clientSecret, ssoIdp.client.clientSecret]) {
       expect(
         htmlSnapshots.filter((s) => s.html.includes(value)).map((s) => s.where),
         value,

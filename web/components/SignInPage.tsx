@@ -3,8 +3,8 @@
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
 import styles from "../app/page.module.css";
-import { request } from "../lib/graphql.ts";
-import { SIGN_IN, VIEWER, type ViewerData } from "../lib/operations.ts";
+import { request, unwrap } from "../lib/graphql.ts";
+import { SIGN_IN, START_SSO, VIEWER, type ViewerData } from "../lib/operations.ts";
 import { toRequestError } from "../lib/useQuery.ts";
 import { homeOf } from "./shell/AppShell.tsx";
 import { Button } from "./ui/Button.tsx";
@@ -36,6 +36,9 @@ export default function SignInPage() {
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [noOrganization, setNoOrganization] = useState(false);
+  // Single sign-on: the organization's slug, then off to its identity provider.
+  const [sso, setSso] = useState(false);
+  const [slug, setSlug] = useState("");
 
   // Someone already signed in goes straight to their console.
   useEffect(() => {
@@ -90,6 +93,28 @@ export default function SignInPage() {
     }
   }
 
+  async function onSso(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const result = unwrap((await request(START_SSO, { slug: slug.trim() })).startSingleSignOn);
+      if (!result.ok) {
+        setError(
+          result.error.code === "NOT_FOUND"
+            ? "That organization has no single sign-on. Check its name with your administrator."
+            : result.error.message,
+        );
+        setBusy(false);
+        return;
+      }
+      window.location.assign(result.data.authorizationUrl);
+    } catch (caught) {
+      setError(toRequestError(caught).message);
+      setBusy(false);
+    }
+  }
+
   return (
     <main className={styles.main}>
       <section className={styles.card} aria-labelledby="sign-in-title">
@@ -113,43 +138,80 @@ export default function SignInPage() {
             <p className={styles.subtitle}>
               Manage credentials, OAuth connections and the audit log.
             </p>
-            <form className={styles.form} method="post" onSubmit={onSubmit} noValidate={false}>
-              <TextField
-                label="Email"
-                type="email"
-                name="email"
-                autoComplete="username"
-                inputMode="email"
-                required
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-              />
-              <TextField
-                label="Password"
-                type="password"
-                name="password"
-                autoComplete="current-password"
-                required
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-              />
-              {needsCode ? (
+            {sso ? (
+              <form className={styles.form} onSubmit={onSso} aria-label="Single sign-on">
                 <TextField
-                  label="Authentication code"
-                  hint="The 6-digit code from your authenticator app, or one of your recovery codes"
-                  name="mfaCode"
-                  autoComplete="one-time-code"
+                  label="Organization"
+                  hint="Its short name, as your administrator gave it (for example acme)"
+                  name="organization"
+                  autoComplete="organization"
                   autoFocus
                   required
-                  value={code}
-                  onChange={(e) => setCode(e.target.value)}
+                  value={slug}
+                  onChange={(e) => setSlug(e.target.value)}
                 />
-              ) : null}
-              {error ? <Notice tone="danger">{error}</Notice> : null}
-              <Button type="submit" variant="primary" busy={busy}>
-                {busy ? "Signing in…" : "Sign in"}
+                {error ? <Notice tone="danger">{error}</Notice> : null}
+                <Button type="submit" variant="primary" busy={busy}>
+                  {busy ? "Opening your identity provider…" : "Continue with single sign-on"}
+                </Button>
+                <Button
+                  onClick={() => {
+                    setSso(false);
+                    setError(undefined);
+                  }}
+                >
+                  Sign in with a password instead
+                </Button>
+              </form>
+            ) : (
+              <form className={styles.form} method="post" onSubmit={onSubmit} noValidate={false}>
+                <TextField
+                  label="Email"
+                  type="email"
+                  name="email"
+                  autoComplete="username"
+                  inputMode="email"
+                  required
+                  value={email}
+                  onChange={(e) => setEmail(e.target.value)}
+                />
+                <TextField
+                  label="Password"
+                  type="password"
+                  name="password"
+                  autoComplete="current-password"
+                  required
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                />
+                {needsCode ? (
+                  <TextField
+                    label="Authentication code"
+                    hint="The 6-digit code from your authenticator app, or one of your recovery codes"
+                    name="mfaCode"
+                    autoComplete="one-time-code"
+                    autoFocus
+                    required
+                    value={code}
+                    onChange={(e) => setCode(e.target.value)}
+                  />
+                ) : null}
+                {error ? <Notice tone="danger">{error}</Notice> : null}
+                <Button type="submit" variant="primary" busy={busy}>
+                  {busy ? "Signing in…" : "Sign in"}
+                </Button>
+              </form>
+            )}
+            {!sso ? (
+              <Button
+                onClick={() => {
+                  setSso(true);
+                  setError(undefined);
+                }}
+              >
+                Use single sign-on
               </Button>
-            </form>
+            ) : null}
             <p className={styles.footnote}>
               The first-run login is printed once by <code>npm start</code>.
             </p>

@@ -931,6 +931,62 @@ export const ACCEPT_INVITATION = gql<
   }
 `);
 
+// ---------------------------------------------------------------- single sign-on
+
+export type SingleSignOn = {
+  issuer: string;
+  clientId: string;
+  emailDomains: string[];
+  defaultRole: OrgRole;
+  required: boolean;
+  organizationSlug: string;
+  updatedAt: string;
+};
+export const ORGANIZATION_SSO = gql<
+  { organization: { id: string; slug: string; singleSignOn: SingleSignOn | null } | null },
+  { id: string }
+>(`
+  query OrganizationSso($id: ID!) {
+    organization(id: $id) {
+      id slug
+      singleSignOn { issuer clientId emailDomains defaultRole required organizationSlug updatedAt }
+    }
+  }
+`);
+
+export type ConfigureSingleSignOnInput = {
+  organizationId: string;
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  emailDomains: string[];
+  defaultRole: OrgRole;
+  required: boolean;
+};
+export const CONFIGURE_SSO = gql<
+  { configureSingleSignOn: Result<{ id: string }> },
+  { input: ConfigureSingleSignOnInput }
+>(`
+  mutation ConfigureSingleSignOn($input: ConfigureSingleSignOnInput!) {
+    configureSingleSignOn(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationConfigureSingleSignOnSuccess { data { id } }
+    }
+  }
+`);
+
+export const START_SSO = gql<
+  { startSingleSignOn: Result<{ authorizationUrl: string }> },
+  { slug: string }
+>(`
+  mutation StartSingleSignOn($slug: String!) {
+    startSingleSignOn(organizationSlug: $slug) {
+      ${ERROR_FIELDS}
+      ... on MutationStartSingleSignOnSuccess { data { authorizationUrl } }
+    }
+  }
+`);
+
 /** Every document above, for the test that validates them against `schema.graphql`. */
 export const ALL_OPERATIONS: Record<string, string> = {
   VIEWER,
@@ -983,4 +1039,7 @@ export const ALL_OPERATIONS: Record<string, string> = {
   REVOKE_INVITATION,
   INVITATION_PREVIEW,
   ACCEPT_INVITATION,
+  ORGANIZATION_SSO,
+  CONFIGURE_SSO,
+  START_SSO,
 };

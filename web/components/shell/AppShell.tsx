@@ -223,6 +223,7 @@ function Navigation({ shell, pathname }: { shell: Shell; pathname: string }) {
       {link(org, "Overview", true)}
       {link(`${org}/secrets`, "Organization secrets")}
       {link(`${org}/members`, "Members")}
+      {link(`${org}/sso`, "Single sign-on")}
       {link(`${org}/tokens`, "API tokens")}
       {link(`${org}/audit`, "Audit log")}
       <p className={styles.navHeading}>You</p>
