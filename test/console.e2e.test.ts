@@ -892,6 +892,64 @@ describe("admin console in Chromium", () => {
     });
   }, 60_000);
 
+  it("changes a member's role, signs them out, removes them, and changes the admin's password", async () => {
+    await step("manageMembers", async () => {
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await page.getByLabel("Email").fill(admin.email);
+      await page.getByLabel("Password").fill(admin.password);
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
+      await page.waitForURL(/\/(o|w)\//);
+      await nav("Members").click();
+      const sam = page.locator('tr[data-member="sam@sso.coffer.test"]');
+      await sam.getByLabel("Role of sam@sso.coffer.test").selectOption("ADMIN");
+      await page.getByText("sam@sso.coffer.test is now admin.").waitFor();
+      await sam.getByRole("button", { name: "Sign out everywhere" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Sign out everywhere" }).click();
+      await page.getByText("Signed sam@sso.coffer.test out of every console session.").waitFor();
+      await checkpoint("members-manage", { screenshot: true });
+      await sam.getByRole("button", { name: "Remove" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Remove member" }).click();
+      await page.getByText("Removed sam@sso.coffer.test from the organization").waitFor();
+      await hasCount(sam, 0);
+      // The organization's log says each of it.
+      const types = (
+        await graphql(
+          `
+            query ($o: ID!, $f: AuditEventFilter) {
+              auditEvents(organizationId: $o, first: 20, filter: $f) {
+                edges {
+                  node {
+                    type
+                  }
+                }
+              }
+            }
+          `,
+          {
+            o: btoa(`Organization:${organizationId}`),
+            f: { types: ["OrgMemberRoleChanged", "OrgMemberSessionsEnded", "OrgMemberRemoved"] },
+          },
+          { cookie: adminCookie },
+        )
+      ).data.auditEvents.edges.map((e: { node: { type: string } }) => e.node.type);
+      for (const type of ["OrgMemberRoleChanged", "OrgMemberSessionsEnded", "OrgMemberRemoved"])
+        expect(types).toContain(type);
+
+      await nav("Your account").click();
+      const renewed = `pw-${randomBytes(12).toString("hex")}`;
+      await page.getByLabel("Current password").fill("not the password");
+      await page.getByLabel("New password", { exact: true }).fill(renewed);
+      await page.getByLabel("Repeat the new password").fill(renewed);
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByText("The current password is incorrect").waitFor();
+      await page.getByLabel("Current password").fill(admin.password);
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByText("Password changed. Your other sessions were signed out.").waitFor();
+      admin.password = renewed;
+    });
+  }, 60_000);
+
   it("never put a stored value in a page or a response", async () => {
     await Promise.all(pending);
     expect(htmlSnapshots.length).toBeGreaterThan(10);

@@ -893,6 +893,54 @@ export const INVITE_MEMBER = gql<
   }
 `);
 
+export const CHANGE_MEMBER_ROLE = gql<
+  { changeOrganizationMemberRole: Result<{ role: OrgRole }> },
+  { input: { organizationId: string; userId: string; role: OrgRole } }
+>(`
+  mutation ChangeOrganizationMemberRole($input: ChangeOrganizationMemberRoleInput!) {
+    changeOrganizationMemberRole(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationChangeOrganizationMemberRoleSuccess { data { role } }
+    }
+  }
+`);
+
+export const REMOVE_MEMBER = gql<
+  { removeOrganizationMember: Result<{ id: string }> },
+  { input: { organizationId: string; userId: string } }
+>(`
+  mutation RemoveOrganizationMember($input: RemoveOrganizationMemberInput!) {
+    removeOrganizationMember(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationRemoveOrganizationMemberSuccess { data { id } }
+    }
+  }
+`);
+
+export const END_MEMBER_SESSIONS = gql<
+  { endOrganizationMemberSessions: Result<{ id: string }> },
+  { input: { organizationId: string; userId: string } }
+>(`
+  mutation EndOrganizationMemberSessions($input: EndOrganizationMemberSessionsInput!) {
+    endOrganizationMemberSessions(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationEndOrganizationMemberSessionsSuccess { data { id } }
+    }
+  }
+`);
+
+export const CHANGE_PASSWORD = gql<
+  { changePassword: Result<boolean> },
+  { input: { currentPassword: string; newPassword: string } }
+>(`
+  mutation ChangePassword($input: ChangePasswordInput!) {
+    changePassword(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationChangePasswordSuccess { data }
+    }
+  }
+`);
+
 export const REVOKE_INVITATION = gql<
   { revokeInvitation: Result<{ id: string; status: string }> },
   { id: string }
@@ -1035,6 +1083,10 @@ export const ALL_OPERATIONS: Record<string, string> = {
   ROTATE_TRANSIT_KEY,
   REWRAP_SECRETS,
   ORGANIZATION_PEOPLE,
+  CHANGE_MEMBER_ROLE,
+  REMOVE_MEMBER,
+  END_MEMBER_SESSIONS,
+  CHANGE_PASSWORD,
   INVITE_MEMBER,
   REVOKE_INVITATION,
   INVITATION_PREVIEW,

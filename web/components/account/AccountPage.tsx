@@ -13,6 +13,7 @@ import {
   ORGANIZATION_MFA,
   REGENERATE_RECOVERY_CODES,
   SET_ORGANIZATION_MFA,
+  CHANGE_PASSWORD,
 } from "../../lib/operations.ts";
 import { toRequestError, useQuery } from "../../lib/useQuery.ts";
 import { isOrgAdmin, useShell } from "../shell/ShellContext.ts";
@@ -50,6 +51,7 @@ export default function AccountPage() {
   const shell = useShell();
   const status = useQuery(MFA_STATUS, {});
   const [codes, setCodes] = useState<string[] | null>(null);
+  const [generation, setGeneration] = useState(0);
   const mfa = status.data?.viewer.mfa;
   return (
     <>
@@ -77,7 +79,9 @@ export default function AccountPage() {
         ) : mfa ? (
           <Enroll onEnabled={setCodes} />
         ) : null}
-        <Sessions />
+        {/* A changed password ends the other sessions: the list reloads. */}
+        <ChangePassword onChanged={() => setGeneration((g) => g + 1)} />
+        <Sessions key={generation} />
         {isOrgAdmin(shell) ? (
           <OrganizationRule
             organizationId={toGlobalId("Organization", shell.organizationId)}
@@ -358,6 +362,88 @@ function OrganizationRule({
 }
 
 /** The user's console sessions: another browser or a lost laptop is signed out from here. */
+/** A new password; the server ends the user's other sessions (this one goes on). */
+function ChangePassword({ onChanged }: { onChanged: () => void }) {
+  const submit = useSubmit();
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [repeat, setRepeat] = useState("");
+  const [done, setDone] = useState(false);
+  return (
+    <Panel
+      title="Password"
+      description="Changing it signs you out everywhere else. An account made by single sign-on has none."
+    >
+      <form
+        aria-label="Password change"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setDone(false);
+          void submit.run(async () => {
+            if (next !== repeat) return "The two new passwords are not the same.";
+            const result = unwrap(
+              (
+                await request(CHANGE_PASSWORD, {
+                  input: { currentPassword: current, newPassword: next },
+                })
+              ).changePassword,
+            );
+            if (!result.ok) return result.error.message;
+            setCurrent("");
+            setNext("");
+            setRepeat("");
+            setDone(true);
+            onChanged();
+            return null;
+          });
+        }}
+      >
+        <div className={ui.stack}>
+          {done ? (
+            <Notice tone="success">Password changed. Your other sessions were signed out.</Notice>
+          ) : null}
+          {submit.error ? <Notice tone="danger">{submit.error}</Notice> : null}
+          <div className={ui.row}>
+            <div style={{ flex: "1 1 12rem" }}>
+              <TextField
+                label="Current password"
+                type="password"
+                autoComplete="current-password"
+                value={current}
+                onChange={(e) => setCurrent(e.target.value)}
+              />
+            </div>
+            <div style={{ flex: "1 1 12rem" }}>
+              <TextField
+                label="New password"
+                type="password"
+                autoComplete="new-password"
+                hint="At least 12 characters"
+                value={next}
+                onChange={(e) => setNext(e.target.value)}
+              />
+            </div>
+            <div style={{ flex: "1 1 12rem" }}>
+              <TextField
+                label="Repeat the new password"
+                type="password"
+                autoComplete="new-password"
+                value={repeat}
+                onChange={(e) => setRepeat(e.target.value)}
+              />
+            </div>
+          </div>
+          <div>
+            <Button type="submit" busy={submit.busy}>
+              {submit.busy ? "Changing…" : "Change password"}
+            </Button>
+          </div>
+        </div>
+      </form>
+    </Panel>
+  );
+}
+
 function Sessions() {
   const query = useQuery(MY_SESSIONS, {});
   const submit = useSubmit();

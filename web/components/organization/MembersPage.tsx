@@ -5,11 +5,15 @@ import type { ApiError } from "../../lib/document.ts";
 import { request, unwrap } from "../../lib/graphql.ts";
 import { toGlobalId } from "../../lib/ids.ts";
 import {
+  CHANGE_MEMBER_ROLE,
+  END_MEMBER_SESSIONS,
   INVITE_MEMBER,
   ORGANIZATION_PEOPLE,
+  REMOVE_MEMBER,
   REVOKE_INVITATION,
   type Invitation,
   type OrgRole,
+  type User,
 } from "../../lib/operations.ts";
 import { toRequestError, useQuery } from "../../lib/useQuery.ts";
 import { sentence, splitIssues } from "../credentials/issues.ts";
@@ -88,29 +92,177 @@ export default function MembersPage() {
           />
         ) : null}
         {org ? (
-          <Panel title="Members" flush>
-            <DataTable caption="Members" columns={["Name", "Email", "Role", "Member since"]}>
-              {org.members.edges.map(({ node: m }) => (
-                <tr key={m.user.id} data-member={m.user.email}>
-                  <td>
-                    <strong>{m.user.name}</strong>
-                  </td>
-                  <td>{m.user.email}</td>
-                  <td>
-                    <Badge tone={m.role === "MEMBER" ? "neutral" : "accent"}>
-                      {m.role.toLowerCase()}
-                    </Badge>
-                  </td>
-                  <td>
-                    <Time iso={m.addedAt} />
-                  </td>
-                </tr>
-              ))}
-            </DataTable>
-          </Panel>
+          <MemberTable
+            organizationId={orgId}
+            members={org.members.edges.map((e) => e.node)}
+            admin={admin}
+            viewerIsOwner={shell.organization.viewerRole === "OWNER"}
+            viewerId={shell.viewer.user?.id}
+            onChanged={(text) => {
+              setMessage(text);
+              query.reload();
+            }}
+          />
         ) : null}
       </div>
     </>
+  );
+}
+
+type Member = { role: OrgRole; addedAt: string; user: User };
+type MemberAction = { kind: "remove" | "signOut"; member: Member };
+
+/**
+ * The members, and for admins what they may change: the role (only an OWNER grants, changes
+ * or removes OWNER; the server keeps the last OWNER), signing someone out everywhere, and
+ * removing them.
+ */
+function MemberTable({
+  organizationId,
+  members,
+  admin,
+  viewerIsOwner,
+  viewerId,
+  onChanged,
+}: {
+  organizationId: string;
+  members: Member[];
+  admin: boolean;
+  viewerIsOwner: boolean;
+  viewerId: string | undefined;
+  onChanged: (message: string) => void;
+}) {
+  const [action, setAction] = useState<MemberAction | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const manageable = (m: Member) => admin && (viewerIsOwner || m.role !== "OWNER");
+  const roles: OrgRole[] = viewerIsOwner ? ["OWNER", "ADMIN", "MEMBER"] : ["ADMIN", "MEMBER"];
+
+  async function run(send: () => Promise<{ ok: boolean; message?: string }>, done: string) {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const result = await send();
+      if (!result.ok) setError(result.message);
+      else {
+        setAction(null);
+        onChanged(done);
+      }
+    } catch (caught) {
+      setError(toRequestError(caught).message);
+    }
+    setBusy(false);
+  }
+
+  const changeRole = (m: Member, role: OrgRole) =>
+    run(async () => {
+      const result = unwrap(
+        (
+          await request(CHANGE_MEMBER_ROLE, {
+            input: { organizationId, userId: m.user.id, role },
+          })
+        ).changeOrganizationMemberRole,
+      );
+      return result.ok ? { ok: true } : { ok: false, message: result.error.message };
+    }, `${m.user.email} is now ${role.toLowerCase()}.`);
+
+  const confirm = () => {
+    if (!action) return;
+    const input = { organizationId, userId: action.member.user.id };
+    void run(
+      async () => {
+        const result =
+          action.kind === "remove"
+            ? unwrap((await request(REMOVE_MEMBER, { input })).removeOrganizationMember)
+            : unwrap((await request(END_MEMBER_SESSIONS, { input })).endOrganizationMemberSessions);
+        return result.ok ? { ok: true } : { ok: false, message: result.error.message };
+      },
+      action.kind === "remove"
+        ? `Removed ${action.member.user.email} from the organization and its workspaces.`
+        : `Signed ${action.member.user.email} out of every console session.`,
+    );
+  };
+
+  return (
+    <Panel title="Members" flush>
+      {error && !action ? <Notice tone="danger">{error}</Notice> : null}
+      <DataTable
+        caption="Members"
+        columns={["Name", "Email", "Role", "Member since"]}
+        unlabelledColumn="Actions"
+      >
+        {members.map((m) => (
+          <tr key={m.user.id} data-member={m.user.email}>
+            <td>
+              <strong>{m.user.name}</strong>
+            </td>
+            <td>{m.user.email}</td>
+            <td>
+              {manageable(m) && m.user.id !== viewerId ? (
+                <SelectField
+                  label={<span className="visually-hidden">Role of {m.user.email}</span>}
+                  value={m.role}
+                  disabled={busy}
+                  onChange={(e) => void changeRole(m, e.target.value as OrgRole)}
+                >
+                  {roles.map((r) => (
+                    <option key={r} value={r}>
+                      {r.toLowerCase()}
+                    </option>
+                  ))}
+                </SelectField>
+              ) : (
+                <Badge tone={m.role === "MEMBER" ? "neutral" : "accent"}>
+                  {m.role.toLowerCase()}
+                </Badge>
+              )}
+            </td>
+            <td>
+              <Time iso={m.addedAt} />
+            </td>
+            <td style={{ textAlign: "right" }}>
+              {manageable(m) && m.user.id !== viewerId ? (
+                <span className={ui.pageActions}>
+                  <Button small onClick={() => setAction({ kind: "signOut", member: m })}>
+                    Sign out everywhere <span className="visually-hidden">{m.user.email}</span>
+                  </Button>
+                  <Button
+                    small
+                    variant="dangerOutline"
+                    onClick={() => setAction({ kind: "remove", member: m })}
+                  >
+                    Remove <span className="visually-hidden">{m.user.email}</span>
+                  </Button>
+                </span>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+      <ConfirmDialog
+        open={action !== null}
+        title={
+          action?.kind === "remove"
+            ? `Remove ${action.member.user.email}?`
+            : `Sign ${action?.member.user.email ?? ""} out everywhere?`
+        }
+        confirmLabel={action?.kind === "remove" ? "Remove member" : "Sign out everywhere"}
+        tone="danger"
+        busy={busy}
+        error={error}
+        onCancel={() => {
+          setAction(null);
+          setError(undefined);
+        }}
+        onConfirm={confirm}
+      >
+        <p style={{ margin: 0 }}>
+          {action?.kind === "remove"
+            ? "They lose access to the organization and every workspace in it at once. Their API tokens are separate: revoke those under API tokens."
+            : "Every console session of theirs stops working at once; they can sign in again. API tokens are separate."}
+        </p>
+      </ConfirmDialog>
+    </Panel>
   );
 }
 

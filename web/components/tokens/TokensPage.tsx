@@ -275,7 +275,10 @@ function IssueForm({
   const [permissions, setPermissions] = useState<Set<Permission>>(
     new Set(["SECRETS_READ", "SECRETS_RESOLVE"]),
   );
-  const [expires, setExpires] = useState("");
+  // 90 days unless the admin chooses otherwise (clearing the date means never).
+  const [expires, setExpires] = useState(() =>
+    new Date(Date.now() + 90 * 24 * 3600_000).toISOString().slice(0, 10),
+  );
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
   const { fields, general } = splitIssues(error);
@@ -342,6 +345,7 @@ function IssueForm({
               <TextField
                 label="Expires on"
                 optionalMark
+                hint="90 days by default; clear it for a token that never expires"
                 type="date"
                 value={expires}
                 onChange={(e) => setExpires(e.target.value)}
