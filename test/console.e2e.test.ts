@@ -31,6 +31,8 @@ const githubClientSecret = unique("github-client-secret");
 const githubPat = unique("ghp");
 const awsSessionName = unique("session");
 const webhookUrl = `https://hooks.example.test/${unique("hook")}`;
+/** slack in `default`: created, then replaced while someone else rotated it. */
+const slackDefault = [unique("xoxb-default-1"), unique("xoxb-default-2"), unique("xoxb-default-3")];
 const fixture = (name: string) => readFileSync(path.join(repoRoot, "test/fixtures", name), "utf8");
 // Pasted without its final newline, as a key often arrives from a clipboard.
 const sshKey = fixture("id_ed25519").trimEnd();
@@ -49,6 +51,7 @@ const storedValues = [
   sshKeyLine,
   clientKeyLine,
   awsSessionName,
+  ...slackDefault,
 ];
 
 let coffer: RunningCoffer;
@@ -947,6 +950,75 @@ describe("admin console in Chromium", () => {
       await page.getByRole("button", { name: "Change password" }).click();
       await page.getByText("Password changed. Your other sessions were signed out.").waitFor();
       admin.password = renewed;
+    });
+  }, 60_000);
+
+  it("replaces a template's existing credential only when told, and never over a change made meanwhile", async () => {
+    await step("replace", async () => {
+      const configureSlack = async () => {
+        await page.goto(`${origin}/w/${workspaceId}/credentials/new`);
+        await page.getByRole("button", { name: "Configure Slack" }).click();
+        await page.getByLabel("Environment").selectOption("default");
+      };
+      await configureSlack();
+      await page.getByLabel("SLACK_BOT_TOKEN").fill(slackDefault[0]!);
+      await page.getByRole("button", { name: "Save credential" }).click();
+      await page.getByText("Saved slack in default (version 1)").waitFor();
+      const secretId = btoa(`Secret:${new URL(page.url()).pathname.split("/").at(-1)}`);
+
+      // Configuring it again shows what exists and needs an explicit replace.
+      await configureSlack();
+      await page.getByText("slack already exists in default").waitFor();
+      const save = page.getByRole("button", { name: "Replace with version 2" });
+      expect(await save.isDisabled()).toBe(true);
+      await page.getByLabel("Replace slack in default").check();
+      // (Before a value is typed: a page records what its fields hold.)
+      await checkpoint("configure-replace", { screenshot: true });
+      await page.getByLabel("SLACK_BOT_TOKEN").fill(slackDefault[1]!);
+      // Meanwhile someone rotates it through the API.
+      const { response } = await graphql(
+        `
+          mutation ($i: SignInInput!) {
+            signIn(input: $i) {
+              __typename
+            }
+          }
+        `,
+        { i: admin },
+      );
+      const cookie = response.headers.get("set-cookie")!.split(";")[0]!;
+      const rotated = await graphql(
+        `
+          mutation ($i: RotateSecretInput!) {
+            rotateSecret(input: $i) {
+              __typename
+            }
+          }
+        `,
+        { i: { id: secretId, values: [{ key: "SLACK_BOT_TOKEN", value: slackDefault[2]! }] } },
+        { cookie },
+      );
+      expect(rotated.data.rotateSecret.__typename).toBe("MutationRotateSecretSuccess");
+      await save.click();
+      // Refused, not overwritten: the form shows the new state and asks again.
+      await page.getByText("The secret changed meanwhile: it is at version 2, not 1").waitFor();
+      await page.getByRole("button", { name: "Replace with version 3" }).waitFor();
+      expect(await page.getByLabel("Replace slack in default").isChecked()).toBe(false);
+      const resolved = await graphql(
+        `
+          query ($id: ID!) {
+            secret(id: $id) {
+              currentVersion
+            }
+          }
+        `,
+        { id: secretId },
+        { cookie },
+      );
+      expect(resolved.data.secret.currentVersion).toBe(2);
+      await page.getByLabel("Replace slack in default").check();
+      await page.getByRole("button", { name: "Replace with version 3" }).click();
+      await page.getByText("Saved slack in default (version 3)").waitFor();
     });
   }, 60_000);
 

@@ -315,6 +315,61 @@ describe("validation", () => {
     ]);
   });
 
+  it("configures a template only as told: 0 creates, N replaces version N, a change meanwhile is refused", async () => {
+    const where = { workspaceId: tenant.workspaceId, templateId: "slack", environment: "default" };
+    const token = (n: number) => asInput({ SLACK_BOT_TOKEN: `xoxb-explicit-${n}` });
+    const created = await ops.configure(tenant.session, {
+      ...where,
+      values: token(1),
+      expectedVersion: 0,
+    });
+    expect(created.data.secret).toMatchObject({ name: "slack", currentVersion: 1 });
+    // "Create" again: refused, saying what exists, and nothing is written.
+    const again = await ops.configure(tenant.session, {
+      ...where,
+      values: token(2),
+      expectedVersion: 0,
+    });
+    expect(again).toMatchObject({
+      __typename: "ConflictError",
+      message: "slack already exists in default (version 1): replace it with expectedVersion 1",
+    });
+    const replaced = await ops.configure(tenant.session, {
+      ...where,
+      values: token(2),
+      expectedVersion: 1,
+    });
+    expect(replaced.data.secret.currentVersion).toBe(2);
+    // Someone rotates in between: the replace that still expects version 2 is refused.
+    await ops.configure(tenant.session, { ...where, values: token(3) });
+    const stale = await ops.configure(tenant.session, {
+      ...where,
+      values: token(4),
+      expectedVersion: 2,
+    });
+    expect(stale).toMatchObject({
+      __typename: "ConflictError",
+      message: "The secret changed meanwhile: it is at version 3, not 2",
+    });
+    const resolved = await t.gql(
+      `query($id: ID!) { secret(id: $id) { currentVersion } }`,
+      { id: created.data.secret.id },
+      tenant.session,
+    );
+    expect(resolved.data.secret.currentVersion).toBe(3);
+    // Deleted meanwhile: a replace does not bring it back.
+    await ops.remove(tenant.session, created.data.secret.id);
+    const gone = await ops.configure(tenant.session, {
+      ...where,
+      values: token(5),
+      expectedVersion: 3,
+    });
+    expect(gone).toMatchObject({
+      __typename: "ConflictError",
+      message: "slack no longer exists in default; it was not created again",
+    });
+  });
+
   it("validates templates: every missing key at once, the aws at-least-one rule, ARNs, URLs, deprecations", async () => {
     const jira = await ops.configure(tenant.session, {
       workspaceId: tenant.workspaceId,

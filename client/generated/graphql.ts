@@ -79,6 +79,8 @@ export type CheckSecretsInput = {
 export type ConfigureCredentialInput = {
   /** Default `default`; must be declared in the workspace */
   environment?: InputMaybe<Scalars["String"]["input"]>;
+  /** 0: refuse (ConflictError) if the credential exists already; N: refuse unless it exists at version N (a replace); omitted: create it or add a version */
+  expectedVersion?: InputMaybe<Scalars["Int"]["input"]>;
   /** For ORGANIZATION secrets */
   organizationId?: InputMaybe<Scalars["ID"]["input"]>;
   /** Default WORKSPACE */

@@ -321,6 +321,8 @@ export type ConfigureCredentialInput = {
   environment: string;
   scope: SecretScope;
   values: SecretValueInput[];
+  /** 0: only create; N: only replace version N. */
+  expectedVersion?: number;
   workspaceId?: string;
   organizationId?: string;
 };

@@ -313,6 +313,8 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
     /**
      * Prebuilt credentials: the template fixes the secret name and keys. Configuring one
      * that exists in that scope and environment writes a new version (keys not given stay).
+     * `expectedVersion` makes it explicit: 0 only creates, N only replaces version N, so a
+     * form that showed what exists never overwrites a change made meanwhile.
      */
     async configureCredential(
       caller: Caller,
@@ -321,6 +323,7 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
         templateId: string;
         environment?: string | null;
         values: readonly SecretValueInput[];
+        expectedVersion?: number | null;
       },
     ) {
       const template = findTemplate(input.templateId);
@@ -340,8 +343,17 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
           name: template.secretName,
           deletedAt: null,
         },
-        select: { id: true },
+        select: { id: true, currentVersion: true },
       });
+      const expected = input.expectedVersion ?? null;
+      if (!existing && expected !== null && expected !== 0)
+        throw new SecretVersionConflictError(
+          `${template.secretName} no longer exists in ${environment}; it was not created again`,
+        );
+      if (existing && expected === 0)
+        throw new SecretVersionConflictError(
+          `${template.secretName} already exists in ${environment} (version ${existing.currentVersion}): replace it with expectedVersion ${existing.currentVersion}`,
+        );
       if (!existing)
         return create(caller, target, {
           name: template.secretName,
@@ -357,7 +369,7 @@ export function secretService(deps: CoreDeps & { transit: Transit; keepVersions?
         existing.id,
         "secrets:write",
         "Writing secrets",
-        null,
+        expected,
         async (current) => {
           const merged = {
             ...(await decryptVersion(current, current.currentVersion)),

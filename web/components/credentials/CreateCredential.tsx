@@ -11,6 +11,8 @@ import {
   CONFIGURE_CREDENTIAL,
   CREATE_SECRET,
   CREDENTIAL_TEMPLATES,
+  ORGANIZATION_SECRETS,
+  WORKSPACE_SECRETS,
   type CredentialTemplate,
   type SecretPayload,
   type SecretScope,
@@ -20,7 +22,8 @@ import {
 import { toRequestError, useQuery } from "../../lib/useQuery.ts";
 import { Badge } from "../ui/Badge.tsx";
 import { Button } from "../ui/Button.tsx";
-import { SecretField, SelectField, TextAreaField, TextField } from "../ui/Field.tsx";
+import { Checkbox, SecretField, SelectField, TextAreaField, TextField } from "../ui/Field.tsx";
+import { Time } from "../ui/Time.tsx";
 import { Loading } from "../ui/Loading.tsx";
 import { Notice } from "../ui/Notice.tsx";
 import { PageHeader, Panel } from "../ui/Panel.tsx";
@@ -177,6 +180,13 @@ function CredentialForm({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
   const { fields, general } = splitIssues(error);
+  // A template's name is fixed: what already exists under it here is shown, and replacing it
+  // takes an explicit tick (and pins its version, so a change made meanwhile is refused).
+  const existingQuery = useExisting(target, template?.secretName, environment, scope);
+  const existing = existingQuery.existing;
+  const [replace, setReplace] = useState<number | null>(null);
+  const replacing =
+    existing !== null && existing !== undefined && replace === existing.currentVersion;
 
   const title = template
     ? `Configure ${template.title}`
@@ -204,9 +214,21 @@ function CredentialForm({
       let result;
       if (template) {
         const { configureCredential } = await request(CONFIGURE_CREDENTIAL, {
-          input: { templateId: template.id, environment, scope, values: entries, ...where },
+          input: {
+            templateId: template.id,
+            environment,
+            scope,
+            values: entries,
+            expectedVersion: existing ? existing.currentVersion : 0,
+            ...where,
+          },
         });
         result = unwrap(configureCredential);
+        // Changed meanwhile (or created by someone else): show what is there now.
+        if (!result.ok && result.error.code === "CONFLICT") {
+          setReplace(null);
+          existingQuery.reload();
+        }
       } else {
         const type: SecretType = choice.kind === "structured" ? choice.type : "CUSTOM";
         const { createSecret } = await request(CREATE_SECRET, {
@@ -395,9 +417,37 @@ function CredentialForm({
               ) : null}
             </div>
           </Panel>
+          {template && existing ? (
+            <Notice
+              tone="warning"
+              title={`${template.secretName} already exists in ${environment}`}
+            >
+              <p style={{ margin: "0 0 0.5rem" }}>
+                Version {existing.currentVersion}, keys {existing.keyNames.join(", ")}, last used{" "}
+                <Time iso={existing.lastUsedAt} fallback="never" />. Saving writes version{" "}
+                {existing.currentVersion + 1} over it; keys left empty keep their values.
+              </p>
+              <Checkbox
+                label={`Replace ${template.secretName} in ${environment}`}
+                checked={replacing}
+                onChange={(e) => setReplace(e.target.checked ? existing.currentVersion : null)}
+              />
+            </Notice>
+          ) : null}
           <div className={ui.pageActions}>
-            <Button type="submit" variant="primary" busy={busy}>
-              {busy ? "Saving…" : "Save credential"}
+            <Button
+              type="submit"
+              variant="primary"
+              busy={busy}
+              disabled={
+                Boolean(template) && (existing === undefined || (existing !== null && !replacing))
+              }
+            >
+              {busy
+                ? "Saving…"
+                : template && existing
+                  ? `Replace with version ${existing.currentVersion + 1}`
+                  : "Save credential"}
             </Button>
             <Button onClick={onBack} disabled={busy}>
               Cancel
@@ -591,4 +641,39 @@ function CustomRows({
       </p>
     </>
   );
+}
+
+/**
+ * The live credential with this name in this environment and scope, if any: null when
+ * there is none, undefined while it is being looked up (or for a name not fixed yet).
+ */
+function useExisting(
+  target: Target,
+  name: string | undefined,
+  environment: string,
+  scope: SecretScope,
+) {
+  const filter = { environment, scopes: [scope], search: name ?? "" };
+  const workspace = useQuery(
+    WORKSPACE_SECRETS,
+    { id: target.kind === "workspace" ? target.workspaceId : "", filter, after: null },
+    { skip: !name || target.kind !== "workspace" },
+  );
+  const organization = useQuery(
+    ORGANIZATION_SECRETS,
+    { id: target.kind === "organization" ? target.organizationId : "", filter, after: null },
+    { skip: !name || target.kind !== "organization" },
+  );
+  const page =
+    target.kind === "workspace"
+      ? workspace.data?.workspace?.secrets
+      : organization.data?.organization?.secrets;
+  const loading = target.kind === "workspace" ? workspace.loading : organization.loading;
+  const found = page?.edges
+    .map((e) => e.node)
+    .find((s) => s.name === name && s.environment === environment && s.scope === scope);
+  return {
+    existing: !name || !page || loading ? undefined : (found ?? null),
+    reload: target.kind === "workspace" ? workspace.reload : organization.reload,
+  };
 }

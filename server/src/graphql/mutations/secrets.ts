@@ -98,6 +98,11 @@ const ConfigureCredentialInput = builder.inputType("ConfigureCredentialInput", {
     ...targetFields(t),
     templateId: t.string({ description: "From `credentialTemplates`, e.g. `slack`" }),
     values: t.field({ type: [SecretValueInput] }),
+    expectedVersion: t.int({
+      required: false,
+      description:
+        "0: refuse (ConflictError) if the credential exists already; N: refuse unless it exists at version N (a replace); omitted: create it or add a version",
+    }),
   }),
 });
 
@@ -114,6 +119,7 @@ builder.mutationField("configureCredential", (t) =>
         templateId: input.templateId,
         environment: input.environment ?? null,
         values: input.values,
+        expectedVersion: input.expectedVersion ?? null,
       }),
   }),
 );
