@@ -340,6 +340,10 @@ export function ssoService(
         expectedNonce: login.nonce,
         requireIdToken: true,
       });
+      // Beyond what OpenID Connect requires for a token from the token endpoint: the ID
+      // token's signature against the provider's JWKS (fetched through the egress guard),
+      // so an issuer reached over a network Coffer does not trust cannot forge one.
+      await oauth.validateApplicationLevelSignature(as, response, options(connection.issuer));
       const idToken = oauth.getValidatedIdTokenClaims(result)!;
       claims = { ...idToken };
       // Many providers put the email claims in UserInfo only: ask it, for the same subject.
