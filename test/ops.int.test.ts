@@ -81,6 +81,13 @@ describe("rate limits", () => {
       await t.issueToken(tenant.session, { workspaceId: tenant.workspaceId }, ["SECRETS_RESOLVE"])
     ).token;
     const r = resolveOps(t);
+    const usage = async () =>
+      (
+        await t.database.admin<{ n: number }>(
+          `SELECT count(*)::int AS n FROM events WHERE type LIKE 'SecretsResolution%' OR type = 'SecretsResolved'`,
+        )
+      )[0]!.n;
+    const before = await usage();
     const results = [];
     for (let i = 0; i < 6; i++)
       results.push(
@@ -90,6 +97,8 @@ describe("rate limits", () => {
       ...Array(5).fill("MutationResolveSecretsSuccess"),
       "RateLimitedError",
     ]);
+    // The refused one is counted before anything is decrypted or recorded as a use.
+    expect((await usage()) - before).toBe(5);
     const other = (
       await t.issueToken(tenant.session, { workspaceId: tenant.workspaceId }, ["SECRETS_RESOLVE"])
     ).token;

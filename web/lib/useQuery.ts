@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { Document } from "./document.ts";
 import { RequestError, request } from "./graphql.ts";
 
@@ -9,7 +9,8 @@ export type QueryState<TData> = {
   error: RequestError | undefined;
   /** True while a request is in flight (also during a reload, when `data` is still shown). */
   loading: boolean;
-  reload: () => void;
+  /** Fetches again; settles once the new answer (or error) is in `data` (or `error`). */
+  reload: () => Promise<void>;
 };
 
 /**
@@ -23,6 +24,8 @@ export function useQuery<TData, TVariables>(
 ): QueryState<TData> {
   const key = JSON.stringify(variables);
   const [nonce, setNonce] = useState(0);
+  // Callers of reload() waiting for the answer of the fetch it started.
+  const waiting = useRef<(() => void)[]>([]);
   const [state, setState] = useState<Omit<QueryState<TData>, "reload">>({
     data: undefined,
     error: undefined,
@@ -30,7 +33,10 @@ export function useQuery<TData, TVariables>(
   });
 
   useEffect(() => {
-    if (skip) return;
+    if (skip) {
+      for (const done of waiting.current.splice(0)) done();
+      return;
+    }
     let cancelled = false;
     setState((previous) => ({ ...previous, loading: true }));
     request(
@@ -44,15 +50,18 @@ export function useQuery<TData, TVariables>(
         : never),
     ).then(
       (data) => {
-        if (!cancelled) setState({ data, error: undefined, loading: false });
+        if (cancelled) return;
+        setState({ data, error: undefined, loading: false });
+        for (const done of waiting.current.splice(0)) done();
       },
       (error: unknown) => {
-        if (!cancelled)
-          setState((previous) => ({
-            data: previous.data,
-            error: toRequestError(error),
-            loading: false,
-          }));
+        if (cancelled) return;
+        setState((previous) => ({
+          data: previous.data,
+          error: toRequestError(error),
+          loading: false,
+        }));
+        for (const done of waiting.current.splice(0)) done();
       },
     );
     return () => {
@@ -60,7 +69,14 @@ export function useQuery<TData, TVariables>(
     };
   }, [document, key, nonce, skip]);
 
-  const reload = useCallback(() => setNonce((n) => n + 1), []);
+  const reload = useCallback(
+    () =>
+      new Promise<void>((resolve) => {
+        waiting.current.push(resolve);
+        setNonce((n) => n + 1);
+      }),
+    [],
+  );
   return { ...state, reload };
 }
 

@@ -137,12 +137,18 @@ function limitedResolution(
     ...service,
     async resolve(caller, input) {
       try {
-        await limits.resolve(
+        // Counted beside the access check and the lookup (one round trip less), and settled
+        // before anything costly: see resolutionService's `admitted`.
+        const admitted = limits.resolve(
           caller.actor.kind === "token"
             ? `token:${caller.actor.tokenId}`
             : `user:${caller.actor.userId}`,
         );
-        const result = await service.resolve(caller, input);
+        admitted.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+        const result = await service.resolve(caller, input, admitted).catch(async (error) => {
+          await admitted; // a spent limit is the answer, whatever else went wrong
+          throw error;
+        });
         metrics.resolutions.inc({ outcome: "ok" });
         metrics.resolvedValues.inc(result.values.length);
         return result;

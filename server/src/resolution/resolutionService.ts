@@ -238,7 +238,16 @@ export function resolutionService(
   }
 
   return {
-    async resolve(caller: Caller, input: ResolveInput) {
+    /**
+     * `admitted` settles when the caller's rate limit has been counted (rejecting when it is
+     * spent): it runs beside the access check and the lookup, and is awaited before anything
+     * costly or observable — OAuth refreshes, the transit call, the usage event.
+     */
+    async resolve(
+      caller: Caller,
+      input: ResolveInput,
+      admitted: Promise<void> = Promise.resolve(),
+    ) {
       const t = await target(caller, input);
       const refs = refsOf(input);
       const purpose: UsagePurpose = {
@@ -246,13 +255,15 @@ export function resolutionService(
         runId: input.purpose?.runId ?? null,
         actionRef: input.purpose?.actionRef ?? null,
       };
-      if (refs.length === 0)
+      if (refs.length === 0) {
+        await admitted;
         return {
           environment: t.environment,
           arguments: input.arguments ?? null,
           values: [] as ResolvedValue[],
           usageEventPosition: null,
         };
+      }
 
       const scopeKeys = usableScopeKeys(t.workspaceId, t.onBehalfOf);
       const secretRefs = refs.filter((r) => !isOAuthName(r.name));
@@ -264,6 +275,7 @@ export function resolutionService(
         pairs: names.map((name) => ({ environment: t.environment, name })),
         withCiphertext: true,
       });
+      await admitted;
       const { found, missing, absentNames } = match(secretRefs, t.environment, choose(candidates));
 
       // `<provider>_oauth.<PROVIDER>_USER_TOKEN` / `_SERVICE_TOKEN`: the workspace's connections.

@@ -70,11 +70,13 @@ export default function OAuthPage() {
         );
         if (!result.ok) setMessage({ tone: "danger", text: result.error.message });
         else {
+          // Announced once the list shows the new connection: acting on a row before then
+          // would act on the one it replaced.
+          await oauth.reload();
           setMessage({
             tone: "success",
             text: `Connected ${provider.name} in ${env} with its client credentials.`,
           });
-          oauth.reload();
         }
       }
     } catch (caught) {
