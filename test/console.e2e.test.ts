@@ -952,6 +952,27 @@ describe("admin console in Chromium", () => {
     });
   }, 60_000);
 
+  it("adds an organization member to the workspace, changes their role and removes them", async () => {
+    await step("workspaceMembers", async () => {
+      await page.goto(`${origin}/w/${workspaceId}/members`);
+      await page.getByRole("heading", { name: "Workspace members" }).waitFor();
+      await page
+        .getByLabel("Organization member")
+        .selectOption({ label: "Mia Member (member@coffer.test)" });
+      await page.getByLabel("Workspace role").selectOption("VIEWER");
+      await page.getByRole("button", { name: "Add to workspace" }).click();
+      await page.getByText("Added member@coffer.test as viewer.").waitFor();
+      const mia = page.locator('tr[data-workspace-member="member@coffer.test"]');
+      await mia.getByLabel("Role of member@coffer.test").selectOption("EDITOR");
+      await page.getByText("member@coffer.test is now editor here.").waitFor();
+      await checkpoint("workspace-members", { screenshot: true });
+      await mia.getByRole("button", { name: "Remove" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Remove from workspace" }).click();
+      await page.getByText("Removed member@coffer.test from the workspace.").waitFor();
+      await hasCount(mia, 0);
+    });
+  }, 60_000);
+
   it("replaces a template's existing credential only when told, and never over a change made meanwhile", async () => {
     await step("replace", async () => {
       const configureSlack = async () => {

@@ -1037,6 +1037,62 @@ export const START_SSO = gql<
   }
 `);
 
+export type WorkspaceRole = "ADMIN" | "EDITOR" | "VIEWER";
+export type WorkspacePeopleData = {
+  workspace: {
+    id: string;
+    name: string;
+    viewerPermissions: Permission[];
+    members: Connection<{ role: WorkspaceRole; addedAt: string; user: User }>;
+    organization: { id: string; members: Connection<{ role: OrgRole; user: User }> };
+  } | null;
+};
+export const WORKSPACE_PEOPLE = gql<WorkspacePeopleData, { id: string }>(`
+  query WorkspacePeople($id: ID!) {
+    workspace(id: $id) {
+      id name viewerPermissions
+      members(first: 100) { edges { node { role addedAt user { id email name } } } }
+      organization { id members(first: 100) { edges { node { role user { id email name } } } } }
+    }
+  }
+`);
+
+export const ADD_WORKSPACE_MEMBER = gql<
+  { addWorkspaceMember: Result<{ role: WorkspaceRole }> },
+  { input: { workspaceId: string; userId: string; role: WorkspaceRole } }
+>(`
+  mutation AddWorkspaceMember($input: WorkspaceMemberInput!) {
+    addWorkspaceMember(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationAddWorkspaceMemberSuccess { data { role } }
+    }
+  }
+`);
+
+export const CHANGE_WORKSPACE_MEMBER_ROLE = gql<
+  { changeWorkspaceMemberRole: Result<{ role: WorkspaceRole }> },
+  { input: { workspaceId: string; userId: string; role: WorkspaceRole } }
+>(`
+  mutation ChangeWorkspaceMemberRole($input: WorkspaceMemberInput!) {
+    changeWorkspaceMemberRole(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationChangeWorkspaceMemberRoleSuccess { data { role } }
+    }
+  }
+`);
+
+export const REMOVE_WORKSPACE_MEMBER = gql<
+  { removeWorkspaceMember: Result<{ id: string }> },
+  { input: { workspaceId: string; userId: string } }
+>(`
+  mutation RemoveWorkspaceMember($input: RemoveWorkspaceMemberInput!) {
+    removeWorkspaceMember(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationRemoveWorkspaceMemberSuccess { data { id } }
+    }
+  }
+`);
+
 /** Every document above, for the test that validates them against `schema.graphql`. */
 export const ALL_OPERATIONS: Record<string, string> = {
   VIEWER,
@@ -1096,4 +1152,8 @@ export const ALL_OPERATIONS: Record<string, string> = {
   ORGANIZATION_SSO,
   CONFIGURE_SSO,
   START_SSO,
+  WORKSPACE_PEOPLE,
+  ADD_WORKSPACE_MEMBER,
+  CHANGE_WORKSPACE_MEMBER_ROLE,
+  REMOVE_WORKSPACE_MEMBER,
 };

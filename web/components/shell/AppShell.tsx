@@ -217,6 +217,7 @@ function Navigation({ shell, pathname }: { shell: Shell; pathname: string }) {
           {link(`${ws}/credentials`, "Credentials")}
           {link(`${ws}/environments`, "Environments")}
           {link(`${ws}/oauth`, "OAuth connections")}
+          {link(`${ws}/members`, "Workspace members")}
         </>
       ) : null}
       <p className={styles.navHeading}>Organization</p>
