@@ -1,3 +1,5 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -81,7 +83,11 @@ beforeAll(async () => {
   // Short-lived tokens, so that a test can wait until one is due for refresh (half its life).
   idp = await startOAuthServer({ accessTokenTtlSeconds: 4 });
   // The test's authorization server speaks plain http on loopback.
-  coffer = await startCoffer(admin, { OAUTH_ALLOW_LOOPBACK_HTTP: "true" });
+  // The test's authorization servers and webhook receiver speak plain http on loopback.
+  coffer = await startCoffer(admin, {
+    OAUTH_ALLOW_LOOPBACK_HTTP: "true",
+    WEBHOOKS_ALLOW_LOOPBACK_HTTP: "true",
+  });
   origin = coffer.origin;
   idp.setRedirectUri(`${origin}/oauth/callback`);
   ssoIdp = await startOAuthServer({ redirectUri: `${origin}/auth/sso/callback` });
@@ -971,6 +977,51 @@ describe("admin console in Chromium", () => {
       await page.getByText("Removed member@coffer.test from the workspace.").waitFor();
       await hasCount(mia, 0);
     });
+  }, 60_000);
+
+  it("adds a webhook (its signing key shown once), shows its delivery, and deletes it", async () => {
+    const received: { signature: string | undefined }[] = [];
+    const receiver = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        received.push({ signature: req.headers["x-coffer-signature"] as string | undefined });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    try {
+      await step("webhooks", async () => {
+        await page.goto(`${origin}/o/${organizationId}/webhooks`);
+        await page.getByLabel("Receiver URL").fill("https://10.0.0.9/hook");
+        await page.getByRole("button", { name: "Add webhook" }).click();
+        // Refused at once, under the field: an internal address is never called.
+        await page.getByText("points at 10.0.0.9, a private address (RFC 1918)").waitFor();
+        await page.getByLabel("Receiver URL").fill(hookUrl);
+        await page.getByRole("button", { name: "Add webhook" }).click();
+        const key = await page.getByLabel("Signing key").inputValue();
+        expect(key.length).toBeGreaterThan(20);
+        await page.getByRole("button", { name: "I have stored it" }).click();
+        await hasCount(page.getByLabel("Signing key"), 0);
+        // The worker delivers the organization's log, signed.
+        const deadline = Date.now() + 20_000;
+        while (received.length === 0 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 100));
+        expect(received[0]?.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+        await page.reload();
+        const row = page.locator(`tr[data-webhook="${hookUrl}"]`);
+        await lacksText(row, "nothing delivered yet");
+        await hasText(row, "delivering");
+        await checkpoint("webhooks", { screenshot: true });
+        await row.getByRole("button", { name: "Delete" }).click();
+        await page.getByRole("dialog").getByRole("button", { name: "Delete webhook" }).click();
+        await page.getByText(`Deleted the webhook to ${hookUrl}.`).waitFor();
+        await hasCount(row, 0);
+      });
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   }, 60_000);
 
   it("replaces a template's existing credential only when told, and never over a change made meanwhile", async () => {

@@ -1093,6 +1093,60 @@ export const REMOVE_WORKSPACE_MEMBER = gql<
   }
 `);
 
+// ---------------------------------------------------------------- webhooks
+
+export type WebhookSubscription = {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  createdAt: string;
+  deliveredThroughPosition: string;
+  lastDeliveredAt: string | null;
+  failedAttempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+};
+const WEBHOOK_FIELDS = `id url eventTypes createdAt deliveredThroughPosition lastDeliveredAt failedAttempts lastError nextAttemptAt`;
+export const WEBHOOKS = gql<
+  { organization: { id: string; webhookSubscriptions: WebhookSubscription[] } | null },
+  { id: string }
+>(`
+  query Webhooks($id: ID!) {
+    organization(id: $id) { id webhookSubscriptions { ${WEBHOOK_FIELDS} } }
+  }
+`);
+
+export const CREATE_WEBHOOK = gql<
+  {
+    createWebhookSubscription: Result<{
+      signingSecret: string;
+      subscription: WebhookSubscription;
+    }>;
+  },
+  { input: { organizationId: string; url: string; eventTypes?: string[] } }
+>(`
+  mutation CreateWebhookSubscription($input: CreateWebhookSubscriptionInput!) {
+    createWebhookSubscription(input: $input) {
+      ${ERROR_FIELDS}
+      ... on MutationCreateWebhookSubscriptionSuccess {
+        data { signingSecret subscription { ${WEBHOOK_FIELDS} } }
+      }
+    }
+  }
+`);
+
+export const DELETE_WEBHOOK = gql<
+  { deleteWebhookSubscription: Result<boolean> },
+  { id: string; organizationId: string }
+>(`
+  mutation DeleteWebhookSubscription($id: ID!, $organizationId: ID!) {
+    deleteWebhookSubscription(id: $id, organizationId: $organizationId) {
+      ${ERROR_FIELDS}
+      ... on MutationDeleteWebhookSubscriptionSuccess { data }
+    }
+  }
+`);
+
 /** Every document above, for the test that validates them against `schema.graphql`. */
 export const ALL_OPERATIONS: Record<string, string> = {
   VIEWER,
@@ -1156,4 +1210,7 @@ export const ALL_OPERATIONS: Record<string, string> = {
   ADD_WORKSPACE_MEMBER,
   CHANGE_WORKSPACE_MEMBER_ROLE,
   REMOVE_WORKSPACE_MEMBER,
+  WEBHOOKS,
+  CREATE_WEBHOOK,
+  DELETE_WEBHOOK,
 };

@@ -226,6 +226,7 @@ function Navigation({ shell, pathname }: { shell: Shell; pathname: string }) {
       {link(`${org}/members`, "Members")}
       {link(`${org}/sso`, "Single sign-on")}
       {link(`${org}/tokens`, "API tokens")}
+      {link(`${org}/webhooks`, "Webhooks")}
       {link(`${org}/audit`, "Audit log")}
       <p className={styles.navHeading}>You</p>
       {link(`${org}/account`, "Your account")}
