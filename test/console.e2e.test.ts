@@ -1024,6 +1024,19 @@ describe("admin console in Chromium", () => {
     }
   }, 60_000);
 
+  it("removes single sign-on after confirmation", async () => {
+    await step("removeSso", async () => {
+      await page.goto(`${origin}/o/${organizationId}/sso`);
+      await page.getByRole("heading", { name: "Identity provider" }).waitFor();
+      await page.getByRole("button", { name: "Remove single sign-on" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Remove single sign-on" }).click();
+      await page
+        .getByText("Single sign-on removed: members sign in with their passwords again.")
+        .waitFor();
+      await page.getByRole("heading", { name: "Set up an identity provider" }).waitFor();
+    });
+  }, 60_000);
+
   it("replaces a template's existing credential only when told, and never over a change made meanwhile", async () => {
     await step("replace", async () => {
       const configureSlack = async () => {

@@ -1025,6 +1025,15 @@ export const CONFIGURE_SSO = gql<
   }
 `);
 
+export const REMOVE_SSO = gql<{ removeSingleSignOn: Result<{ id: string }> }, { id: string }>(`
+  mutation RemoveSingleSignOn($id: ID!) {
+    removeSingleSignOn(organizationId: $id) {
+      ${ERROR_FIELDS}
+      ... on MutationRemoveSingleSignOnSuccess { data { id } }
+    }
+  }
+`);
+
 export const START_SSO = gql<
   { startSingleSignOn: Result<{ authorizationUrl: string }> },
   { slug: string }
@@ -1206,6 +1215,7 @@ export const ALL_OPERATIONS: Record<string, string> = {
   ORGANIZATION_SSO,
   CONFIGURE_SSO,
   START_SSO,
+  REMOVE_SSO,
   WORKSPACE_PEOPLE,
   ADD_WORKSPACE_MEMBER,
   CHANGE_WORKSPACE_MEMBER_ROLE,

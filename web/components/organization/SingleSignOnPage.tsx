@@ -7,6 +7,7 @@ import { toGlobalId } from "../../lib/ids.ts";
 import {
   CONFIGURE_SSO,
   ORGANIZATION_SSO,
+  REMOVE_SSO,
   type OrgRole,
   type SingleSignOn,
 } from "../../lib/operations.ts";
@@ -14,6 +15,7 @@ import { toRequestError, useQuery } from "../../lib/useQuery.ts";
 import { sentence, splitIssues } from "../credentials/issues.ts";
 import { isOrgAdmin, useShell } from "../shell/ShellContext.ts";
 import { Button } from "../ui/Button.tsx";
+import { ConfirmDialog } from "../ui/ConfirmDialog.tsx";
 import { Checkbox, SecretField, SelectField, TextField } from "../ui/Field.tsx";
 import { Loading } from "../ui/Loading.tsx";
 import { Notice } from "../ui/Notice.tsx";
@@ -30,7 +32,29 @@ export default function SingleSignOnPage() {
   const orgId = toGlobalId("Organization", shell.organizationId);
   const query = useQuery(ORGANIZATION_SSO, { id: orgId });
   const [saved, setSaved] = useState(false);
+  const [removed, setRemoved] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [removing, setRemoving] = useState(false);
+  const [removeError, setRemoveError] = useState<string>();
   const org = query.data?.organization;
+
+  async function remove() {
+    setRemoving(true);
+    setRemoveError(undefined);
+    try {
+      const result = unwrap((await request(REMOVE_SSO, { id: orgId })).removeSingleSignOn);
+      if (!result.ok) setRemoveError(result.error.message);
+      else {
+        await query.reload();
+        setConfirming(false);
+        setSaved(false);
+        setRemoved(true);
+      }
+    } catch (caught) {
+      setRemoveError(toRequestError(caught).message);
+    }
+    setRemoving(false);
+  }
 
   return (
     <>
@@ -47,6 +71,11 @@ export default function SingleSignOnPage() {
           <Loading label="Loading single sign-on…" />
         ) : (
           <>
+            {removed && !org.singleSignOn ? (
+              <Notice tone="success">
+                Single sign-on removed: members sign in with their passwords again.
+              </Notice>
+            ) : null}
             {saved ? (
               <Notice tone="success" title="Single sign-on saved">
                 Members choose “Use single sign-on” on the sign-in page and type{" "}
@@ -59,9 +88,36 @@ export default function SingleSignOnPage() {
               current={org.singleSignOn}
               onSaved={() => {
                 setSaved(true);
-                query.reload();
+                setRemoved(false);
+                void query.reload();
               }}
             />
+            {org.singleSignOn ? (
+              <div>
+                <Button variant="dangerOutline" onClick={() => setConfirming(true)}>
+                  Remove single sign-on
+                </Button>
+              </div>
+            ) : null}
+            <ConfirmDialog
+              open={confirming}
+              title="Remove single sign-on?"
+              confirmLabel="Remove single sign-on"
+              tone="danger"
+              busy={removing}
+              error={removeError}
+              onCancel={() => {
+                setConfirming(false);
+                setRemoveError(undefined);
+              }}
+              onConfirm={() => void remove()}
+            >
+              <p style={{ margin: 0 }}>
+                Members sign in with passwords again. Accounts single sign-on created have no
+                password: they cannot sign in until it is set up again. Sessions it opened keep
+                working until they end.
+              </p>
+            </ConfirmDialog>
           </>
         )}
       </div>
