@@ -1,15 +1,15 @@
 import type { Caller, CoreDeps } from "../CoreDeps.ts";
 import { canonicalJson } from "../canonicalJson.ts";
 import type { Tx } from "../db/database.ts";
-import { userStream, type UserEvent } from "../domain/user/events.ts";
+import type { UserEvent } from "../domain/user/events.ts";
 import { ConflictError } from "../errors/ConflictError.ts";
 import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
-import { appendToStream } from "../eventstore/append.ts";
 import { inTransaction } from "../eventstore/executeCommand.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
 import { SecretIntegrityError } from "../secrets/secretPayload.ts";
 import type { Transit } from "../transit/Transit.ts";
+import { recordUserEvent } from "../tenancy/users.ts";
 import { verifyPassword } from "./passwords.ts";
 import { newRecoveryCodes, recoveryCodeHash, RECOVERY_CODE_COUNT } from "./recoveryCodes.ts";
 import { acceptedTotpStep, looksLikeTotpCode, newTotpSecret, totpUri } from "./totp.ts";
@@ -32,14 +32,7 @@ type MfaUser = {
  */
 export function mfaService(deps: CoreDeps & { transit: Transit }) {
   const audit = (tx: Tx, userId: string, event: UserEvent, metadata: EventMetadata) =>
-    appendToStream(tx, {
-      streamId: userStream(userId),
-      organizationId: null,
-      expectedVersion: "any",
-      events: [event],
-      metadata,
-      now: deps.clock(),
-    });
+    recordUserEvent(tx, userId, event, metadata, deps.clock());
 
   async function sealSeed(userId: string, secret: string): Promise<string> {
     await deps.transit.createKey(USERS_KEY);

@@ -1,12 +1,10 @@
 import type { Caller, CoreDeps } from "../CoreDeps.ts";
 import type { Actor } from "../authz/Actor.ts";
 import type { Tx } from "../db/database.ts";
-import { appendToStream } from "../eventstore/append.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
-import { userStream, type UserEvent } from "../domain/user/events.ts";
 import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import { inTransaction } from "../eventstore/executeCommand.ts";
-import { normalizeEmail } from "../tenancy/users.ts";
+import { normalizeEmail, recordUserEvent } from "../tenancy/users.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import {
@@ -32,16 +30,6 @@ export function sessionService(
     limitMfa: (userId: string) => Promise<void>;
   },
 ) {
-  const audit = (tx: Tx, userId: string, event: UserEvent, metadata: EventMetadata, now: Date) =>
-    appendToStream(tx, {
-      streamId: userStream(userId),
-      organizationId: null,
-      expectedVersion: "any",
-      events: [event],
-      metadata,
-      now,
-    });
-
   return {
     /**
      * Password, then — for a user with two-factor sign-in — `mfaCode` (TOTP or a recovery
@@ -62,7 +50,7 @@ export function sessionService(
       const asUser = { ...metadata, actor: { kind: "user" as const, id: user.id } };
       const failed = async (reason: "password" | "mfa") =>
         inTransaction(deps.db, (tx) =>
-          audit(
+          recordUserEvent(
             tx,
             user.id,
             { type: "UserSignInFailed", data: { userId: user.id, reason } },
@@ -104,7 +92,7 @@ export function sessionService(
           data: { revokedAt: now },
         });
         if (count > 0) {
-          await audit(
+          await recordUserEvent(
             tx,
             actor.userId,
             { type: "UserSignedOut", data: { userId: actor.userId, sessionId: actor.sessionId } },
@@ -137,7 +125,7 @@ export function sessionService(
           where: { userId, revokedAt: null, id: { not: sessionId } },
           data: { revokedAt: now },
         });
-        await audit(
+        await recordUserEvent(
           tx,
           userId,
           { type: "UserPasswordChanged", data: { userId } },
@@ -173,7 +161,7 @@ export function sessionService(
           data: { revokedAt: now },
         });
         if (count === 0) throw new NotFoundError("Session");
-        await audit(
+        await recordUserEvent(
           tx,
           userId,
           { type: "UserSessionRevoked", data: { userId, sessionId } },
@@ -234,18 +222,12 @@ export async function openSession(
       ssoOrganizationId: input.ssoOrganizationId ?? null,
     },
   });
-  await appendToStream(tx, {
-    streamId: userStream(input.userId),
-    organizationId: null,
-    expectedVersion: "any",
-    events: [
-      {
-        type: "UserSignedIn",
-        data: { userId: input.userId, sessionId, method: input.method },
-      } satisfies UserEvent,
-    ],
-    metadata: input.metadata,
+  await recordUserEvent(
+    tx,
+    input.userId,
+    { type: "UserSignedIn", data: { userId: input.userId, sessionId, method: input.method } },
+    input.metadata,
     now,
-  });
+  );
   return { token, userId: input.userId, sessionId, expiresAt };
 }

@@ -57,6 +57,9 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
   const { db, services, logger, secureCookie, metrics } = options;
   const cookieName = sessionCookieName(secureCookie);
   const ssoCookie = ssoCookieName(secureCookie);
+  /** Every cookie Coffer sets: httpOnly, SameSite=Strict, the whole origin, Secure in production. */
+  const cookie = (name: string, value: string, lifetime: string) =>
+    `${name}=${value}; Path=/; HttpOnly; SameSite=Strict; ${lifetime}${secureCookie ? "; Secure" : ""}`;
   const pendingCookies = new WeakMap<Request, string[]>();
 
   const setCookiePlugin: Plugin = {
@@ -167,13 +170,8 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
         services,
         sessionCookie: {
           set: (token, expiresAt) =>
-            cookies.push(
-              `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict; Expires=${expiresAt.toUTCString()}${secureCookie ? "; Secure" : ""}`,
-            ),
-          clear: () =>
-            cookies.push(
-              `${cookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secureCookie ? "; Secure" : ""}`,
-            ),
+            cookies.push(cookie(cookieName, token, `Expires=${expiresAt.toUTCString()}`)),
+          clear: () => cookies.push(cookie(cookieName, "", "Max-Age=0")),
         },
         // Read only from same-origin requests: the callback page completes the sign-in with one.
         ssoBrowser: {
@@ -182,13 +180,8 @@ export function createGraphQLServer(options: GraphQLServerOptions) {
               ? readCookie(request.headers.get("cookie"), ssoCookie)
               : undefined,
           set: (value, maxAgeSeconds) =>
-            cookies.push(
-              `${ssoCookie}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secureCookie ? "; Secure" : ""}`,
-            ),
-          clear: () =>
-            cookies.push(
-              `${ssoCookie}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secureCookie ? "; Secure" : ""}`,
-            ),
+            cookies.push(cookie(ssoCookie, value, `Max-Age=${maxAgeSeconds}`)),
+          clear: () => cookies.push(cookie(ssoCookie, "", "Max-Age=0")),
         },
       };
     },

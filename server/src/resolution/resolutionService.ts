@@ -96,13 +96,7 @@ export function resolutionService(
               userId: input.onBehalfOfUser,
               sessionId: "",
               mfa: true,
-              ssoOrganizationId:
-                (
-                  await deps.db.workspace.findUnique({
-                    where: { id: workspaceId },
-                    select: { organizationId: true },
-                  })
-                )?.organizationId ?? null,
+              ssoOrganizationId: access.organizationId,
             },
             workspaceId,
           )

@@ -6,24 +6,21 @@ import { requireOrgAccess, requirePermission } from "../authz/access.ts";
 import { sha256Hex } from "../auth/secretTokens.ts";
 import { openSession, type OpenedSession } from "../auth/sessions.ts";
 import type { Tx } from "../db/database.ts";
-import { invitationDecider } from "../domain/invitation/decide.ts";
-import { invitationStream } from "../domain/invitation/events.ts";
-import { organizationDecider } from "../domain/organization/decide.ts";
-import { organizationStream } from "../domain/organization/events.ts";
 import type { OrgRole } from "../domain/roles.ts";
-import { userStream, type UserEvent } from "../domain/user/events.ts";
 import { ForbiddenError } from "../errors/ForbiddenError.ts";
 import { NotFoundError } from "../errors/NotFoundError.ts";
 import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import { ValidationError } from "../errors/ValidationError.ts";
 import { appendToStream } from "../eventstore/append.ts";
-import { executeCommand, inTransaction } from "../eventstore/executeCommand.ts";
+import { inTransaction } from "../eventstore/executeCommand.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
 import { checkDestination, isLoopbackHttp } from "../net/destinationPolicy.ts";
 import type { Egress } from "../net/egress.ts";
 import { seal, unseal } from "../oauth/sealedValues.ts";
 import { parseInput } from "../tenancy/parseInput.ts";
-import { projectInvitation, projectOrganization } from "../tenancy/projections.ts";
+import { registerUser } from "../tenancy/users.ts";
+import { runInvitationCommand } from "../tenancy/invitations.ts";
+import { runOrganizationCommand } from "../tenancy/organizations.ts";
 import type { Transit } from "../transit/Transit.ts";
 import { ssoStream, type SsoEvent } from "../domain/sso/events.ts";
 
@@ -434,19 +431,11 @@ export function ssoService(
     let user = await tx.user.findUnique({ where: { email: input.email }, select: { id: true } });
     if (!user) {
       const id = deps.newId();
-      await tx.user.create({
-        data: { id, email: input.email, name: input.name, passwordHash: null, createdAt: now },
-      });
-      await appendToStream(tx, {
-        streamId: userStream(id),
-        organizationId: null,
-        expectedVersion: "no_stream",
-        events: [
-          {
-            type: "UserRegistered",
-            data: { userId: id, email: input.email, name: input.name },
-          } satisfies UserEvent,
-        ],
+      await registerUser(tx, {
+        userId: id,
+        email: input.email,
+        name: input.name,
+        password: null,
         metadata: { ...input.metadata, actor: { kind: "system", id: "sso" } },
         now,
       });
@@ -475,10 +464,9 @@ export function ssoService(
       where: { organizationId, email, status: "PENDING", expiresAt: { gt: now } },
     });
     if (invitation)
-      await executeCommand(tx, {
-        streamId: invitationStream(invitation.id),
+      await runInvitationCommand(tx, {
         organizationId,
-        decider: invitationDecider,
+        invitationId: invitation.id,
         command: {
           type: "AcceptInvitation",
           invitationId: invitation.id,
@@ -489,21 +477,15 @@ export function ssoService(
         },
         metadata,
         now,
-        project: projectInvitation(invitation.id),
       });
-    await executeCommand(tx, {
-      streamId: organizationStream(organizationId),
+    const role = (invitation?.role as OrgRole | undefined) ?? defaultRole;
+    await runOrganizationCommand(
+      tx,
       organizationId,
-      decider: organizationDecider,
-      command: {
-        type: "AddOrgMember",
-        userId,
-        role: (invitation?.role as OrgRole | undefined) ?? defaultRole,
-      },
+      { type: "AddOrgMember", userId, role },
       metadata,
       now,
-      project: projectOrganization(organizationId),
-    });
+    );
   }
 }
 

@@ -7,8 +7,6 @@ import { openSession, type OpenedSession } from "../auth/sessions.ts";
 import type { Db, Tx } from "../db/database.ts";
 import { invitationDecider, type InvitationCommand } from "../domain/invitation/decide.ts";
 import { invitationStream } from "../domain/invitation/events.ts";
-import { organizationDecider } from "../domain/organization/decide.ts";
-import { organizationStream } from "../domain/organization/events.ts";
 import type { OrgRole } from "../domain/roles.ts";
 import { isUuid } from "../domain/uuid.ts";
 import { ConflictError } from "../errors/ConflictError.ts";
@@ -17,9 +15,9 @@ import { NotFoundError } from "../errors/NotFoundError.ts";
 import { UnauthenticatedError } from "../errors/UnauthenticatedError.ts";
 import { executeCommand, inTransaction } from "../eventstore/executeCommand.ts";
 import type { EventMetadata } from "../eventstore/types.ts";
-import { assertMayGrant } from "./organizations.ts";
+import { addMemberIfNew, assertMayGrant } from "./organizations.ts";
 import { parseInput } from "./parseInput.ts";
-import { projectInvitation, projectOrganization } from "./projections.ts";
+import { projectInvitation } from "./projections.ts";
 import { normalizeEmail, registerUser } from "./users.ts";
 
 /** The link's secret part; the console reads it from the URL fragment, never sent to a server. */
@@ -50,14 +48,13 @@ export function invitationService(
     command: InvitationCommand,
     issued?: { tokenHash: string },
   ) =>
-    executeCommand(tx, {
-      streamId: invitationStream(invitationId),
+    runInvitationCommand(tx, {
       organizationId,
-      decider: invitationDecider,
+      invitationId,
       command,
       metadata,
       now: deps.clock(),
-      project: projectInvitation(invitationId, issued),
+      issued,
     });
 
   const byToken = async (db: Db | Tx, token: string) => {
@@ -136,9 +133,9 @@ export function invitationService(
     /** Withdraws a pending invitation: its link stops working. Another tenant's is NotFound. */
     async revoke(caller: Caller, invitationId: string) {
       return inTransaction(deps.db, async (tx) => {
-        const row = await findVisibleInvitation(tx, caller.actor, invitationId);
-        if (!row) throw new NotFoundError("Invitation");
-        const access = await requireOrgAccess(tx, caller.actor, row.organizationId);
+        const visible = await visibleInvitation(tx, caller.actor, invitationId);
+        if (!visible) throw new NotFoundError("Invitation");
+        const { row, access } = visible;
         assertMayGrant(caller, access.orgRole, row.role as OrgRole);
         await run(tx, caller.metadata, row.organizationId, row.id, {
           type: "RevokeInvitation",
@@ -161,14 +158,12 @@ export function invitationService(
         where: { email: row.email },
         select: { id: true },
       });
-      const expired =
-        row.status === "EXPIRED" || (row.status === "PENDING" && row.expiresAt <= deps.clock());
       return {
         organizationName: row.organization.name,
         email: row.email,
         role: row.role as OrgRole,
         expiresAt: row.expiresAt,
-        status: expired ? "EXPIRED" : row.status,
+        status: invitationStatus(row, deps.clock()),
         accountExists: account !== null,
       };
     },
@@ -236,12 +231,7 @@ export function invitationService(
             now,
           });
         }
-        const member = await tx.orgMember.findUnique({
-          where: { organizationId_userId: { organizationId: row.organizationId, userId } },
-          select: { role: true },
-        });
-        if (!member)
-          await addMember(tx, deps, asUser, row.organizationId, userId, row.role as OrgRole);
+        await addMemberIfNew(tx, row.organizationId, userId, row.role as OrgRole, asUser, now);
         const session = created
           ? await openSession(tx, deps, {
               userId,
@@ -270,30 +260,44 @@ export function invitationService(
 
 export type InvitationService = ReturnType<typeof invitationService>;
 
-function addMember(
+/** One command on an invitation's stream, with its projection, inside `tx`. */
+export function runInvitationCommand(
   tx: Tx,
-  deps: CoreDeps,
-  metadata: EventMetadata,
-  organizationId: string,
-  userId: string,
-  role: OrgRole,
+  input: {
+    organizationId: string;
+    invitationId: string;
+    command: InvitationCommand;
+    metadata: EventMetadata;
+    now: Date;
+    /** For IssueInvitation: the link's hash, which the event does not carry. */
+    issued?: { tokenHash: string } | undefined;
+  },
 ) {
   return executeCommand(tx, {
-    streamId: organizationStream(organizationId),
-    organizationId,
-    decider: organizationDecider,
-    command: { type: "AddOrgMember", userId, role: role as OrgRole },
-    metadata,
-    now: deps.clock(),
-    project: projectOrganization(organizationId),
+    streamId: invitationStream(input.invitationId),
+    organizationId: input.organizationId,
+    decider: invitationDecider,
+    command: input.command,
+    metadata: input.metadata,
+    now: input.now,
+    project: projectInvitation(input.invitationId, input.issued),
   });
 }
 
+export type InvitationStatus = "PENDING" | "ACCEPTED" | "REVOKED" | "EXPIRED";
+
+/** PENDING past its expiry reads EXPIRED before the sweep has recorded it. */
+export const invitationStatus = (row: { status: string; expiresAt: Date }, now: Date) =>
+  (row.status === "PENDING" && row.expiresAt <= now ? "EXPIRED" : row.status) as InvitationStatus;
+
 /** An invitation is visible to the admins of its organization; to anyone else it is missing. */
-export async function findVisibleInvitation(db: Db | Tx, actor: Actor, invitationId: string) {
+async function visibleInvitation(db: Db | Tx, actor: Actor, invitationId: string) {
   if (!isUuid(invitationId)) return null;
   const row = await db.invitation.findUnique({ where: { id: invitationId } });
   if (!row) return null;
   const access = await loadOrgAccess(db, actor, row.organizationId);
-  return access?.permissions.has("admin") ? row : null;
+  return access?.permissions.has("admin") ? { row, access } : null;
 }
+
+export const findVisibleInvitation = async (db: Db | Tx, actor: Actor, invitationId: string) =>
+  (await visibleInvitation(db, actor, invitationId))?.row ?? null;

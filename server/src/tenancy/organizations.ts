@@ -31,15 +31,7 @@ export function organizationService(
   },
 ) {
   const run = (tx: Tx, caller: Caller, organizationId: string, command: OrganizationCommand) =>
-    executeCommand(tx, {
-      streamId: organizationStream(organizationId),
-      organizationId,
-      decider: organizationDecider,
-      command,
-      metadata: caller.metadata,
-      now: deps.clock(),
-      project: projectOrganization(organizationId),
-    });
+    runOrganizationCommand(tx, organizationId, command, caller.metadata, deps.clock());
 
   return {
     /** Any signed-in user may create an organization and becomes its OWNER. */
@@ -148,6 +140,48 @@ export function organizationService(
       return slug;
     },
   };
+}
+
+/** One command on the organization's stream, with its projection, inside `tx`. */
+export function runOrganizationCommand(
+  tx: Tx,
+  organizationId: string,
+  command: OrganizationCommand,
+  metadata: EventMetadata,
+  now: Date,
+) {
+  return executeCommand(tx, {
+    streamId: organizationStream(organizationId),
+    organizationId,
+    decider: organizationDecider,
+    command,
+    metadata,
+    now,
+    project: projectOrganization(organizationId),
+  });
+}
+
+/** Makes the user a member with `role` unless they are one already (an invitation, a first SSO). */
+export async function addMemberIfNew(
+  tx: Tx,
+  organizationId: string,
+  userId: string,
+  role: OrgRole,
+  metadata: EventMetadata,
+  now: Date,
+): Promise<void> {
+  const member = await tx.orgMember.findUnique({
+    where: { organizationId_userId: { organizationId, userId } },
+    select: { role: true },
+  });
+  if (!member)
+    await runOrganizationCommand(
+      tx,
+      organizationId,
+      { type: "AddOrgMember", userId, role },
+      metadata,
+      now,
+    );
 }
 
 async function currentRole(tx: Tx, organizationId: string, userId: string): Promise<OrgRole> {

@@ -10,7 +10,8 @@ export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 /**
  * Creates a user inside the caller's transaction. The password hash stays in `users`
- * and never enters the event log.
+ * and never enters the event log. `password: null` is an account made by single sign-on,
+ * which no password opens.
  */
 export async function registerUser(
   tx: Tx,
@@ -18,18 +19,18 @@ export async function registerUser(
     userId: string;
     email: string;
     name: string;
-    password: string;
+    password: string | null;
     metadata: EventMetadata;
     now: Date;
   },
 ): Promise<void> {
-  if (input.password.length < MIN_PASSWORD_LENGTH) {
+  if (input.password !== null && input.password.length < MIN_PASSWORD_LENGTH) {
     throw ValidationError.fromIssues([
       { path: "password", message: `must be at least ${MIN_PASSWORD_LENGTH} characters` },
     ]);
   }
   const email = normalizeEmail(input.email);
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = input.password === null ? null : await hashPassword(input.password);
   await conflictOnUnique(
     () =>
       tx.user.create({
@@ -48,5 +49,23 @@ export async function registerUser(
     events: [event],
     metadata: input.metadata,
     now: input.now,
+  });
+}
+
+/** Appends one event to the user's stream (outside any organization's chain), inside `tx`. */
+export function recordUserEvent(
+  tx: Tx,
+  userId: string,
+  event: UserEvent,
+  metadata: EventMetadata,
+  now: Date,
+) {
+  return appendToStream(tx, {
+    streamId: userStream(userId),
+    organizationId: null,
+    expectedVersion: "any",
+    events: [event],
+    metadata,
+    now,
   });
 }

@@ -21,7 +21,6 @@ import { isOrgAdmin, useShell } from "../shell/ShellContext.ts";
 import { Badge } from "../ui/Badge.tsx";
 import { Button } from "../ui/Button.tsx";
 import { ConfirmDialog } from "../ui/ConfirmDialog.tsx";
-import { CopyButton } from "../ui/CopyButton.tsx";
 import { DataTable } from "../ui/DataTable.tsx";
 import { EmptyState } from "../ui/EmptyState.tsx";
 import { SelectField, TextField } from "../ui/Field.tsx";
@@ -29,6 +28,7 @@ import { Loading } from "../ui/Loading.tsx";
 import { Notice } from "../ui/Notice.tsx";
 import { PageHeader, Panel } from "../ui/Panel.tsx";
 import { QueryError } from "../ui/QueryError.tsx";
+import { ShownOnce } from "../ui/ShownOnce.tsx";
 import { Time } from "../ui/Time.tsx";
 import ui from "../ui/ui.module.css";
 
@@ -61,13 +61,22 @@ export default function MembersPage() {
       <div className={ui.stack}>
         {message ? <Notice tone="success">{message}</Notice> : null}
         {admin && link ? (
-          <InvitationLink
-            link={link}
+          <ShownOnce
+            title={`Invitation for ${link.email}`}
+            warning="Send this link to them now: it will not be shown again"
+            id="invitation-link"
+            label="Invitation link"
+            value={link.url}
+            copyLabel="Copy link"
+            doneLabel="I have sent it"
             onDone={() => {
               setLink(null);
               setMessage(`Invitation for ${link.email} is waiting to be accepted.`);
             }}
-          />
+          >
+            Anyone holding it can join as {link.email}, once. Coffer stores only a hash of it; if it
+            is lost, invite the address again (the old link then stops working).
+          </ShownOnce>
         ) : null}
         {admin && !link ? (
           <InviteForm
@@ -354,51 +363,6 @@ function InviteForm({
           </div>
         </div>
       </form>
-    </Panel>
-  );
-}
-
-/** The one and only time the link is visible. Dismissing it drops it from memory. */
-function InvitationLink({
-  link,
-  onDone,
-}: {
-  link: { email: string; url: string };
-  onDone: () => void;
-}) {
-  return (
-    <Panel title={`Invitation for ${link.email}`}>
-      <div className={ui.stack}>
-        <Notice tone="warning" title="Send this link to them now: it will not be shown again">
-          Anyone holding it can join as {link.email}, once. Coffer stores only a hash of it; if it
-          is lost, invite the address again (the old link then stops working).
-        </Notice>
-        <div className={ui.row}>
-          <div style={{ flex: "1 1 30rem" }}>
-            <TextField
-              id="invitation-link"
-              label="Invitation link"
-              value={link.url}
-              readOnly
-              className={ui.mono}
-              onFocus={(e) => e.target.select()}
-            />
-          </div>
-          <div style={{ alignSelf: "flex-start", marginTop: "1.6rem" }}>
-            <CopyButton
-              text={link.url}
-              label="Copy link"
-              selectId="invitation-link"
-              small={false}
-            />
-          </div>
-        </div>
-        <div>
-          <Button variant="primary" onClick={onDone}>
-            I have sent it
-          </Button>
-        </div>
-      </div>
     </Panel>
   );
 }

@@ -16,7 +16,6 @@ import { isOrgAdmin, useShell } from "../shell/ShellContext.ts";
 import { Badge } from "../ui/Badge.tsx";
 import { Button } from "../ui/Button.tsx";
 import { ConfirmDialog } from "../ui/ConfirmDialog.tsx";
-import { CopyButton } from "../ui/CopyButton.tsx";
 import { DataTable } from "../ui/DataTable.tsx";
 import { EmptyState } from "../ui/EmptyState.tsx";
 import { TextField } from "../ui/Field.tsx";
@@ -24,6 +23,7 @@ import { Loading } from "../ui/Loading.tsx";
 import { Notice } from "../ui/Notice.tsx";
 import { PageHeader, Panel } from "../ui/Panel.tsx";
 import { QueryError } from "../ui/QueryError.tsx";
+import { ShownOnce } from "../ui/ShownOnce.tsx";
 import { Time } from "../ui/Time.tsx";
 import ui from "../ui/ui.module.css";
 
@@ -51,38 +51,17 @@ export default function WebhooksPage() {
         {!admin ? <Notice>Only organization admins manage webhooks.</Notice> : null}
         {message ? <Notice tone="success">{message}</Notice> : null}
         {admin && created ? (
-          <Panel title={`Webhook to ${created.url} created`}>
-            <div className={ui.stack}>
-              <Notice tone="warning" title="Copy the signing key now: it will not be shown again">
-                Your receiver checks each delivery&apos;s x-coffer-signature with it.
-              </Notice>
-              <div className={ui.row}>
-                <div style={{ flex: "1 1 30rem" }}>
-                  <TextField
-                    id="signing-secret"
-                    label="Signing key"
-                    value={created.secret}
-                    readOnly
-                    className={ui.mono}
-                    onFocus={(e) => e.target.select()}
-                  />
-                </div>
-                <div style={{ alignSelf: "flex-start", marginTop: "1.6rem" }}>
-                  <CopyButton
-                    text={created.secret}
-                    label="Copy key"
-                    selectId="signing-secret"
-                    small={false}
-                  />
-                </div>
-              </div>
-              <div>
-                <Button variant="primary" onClick={() => setCreated(null)}>
-                  I have stored it
-                </Button>
-              </div>
-            </div>
-          </Panel>
+          <ShownOnce
+            title={`Webhook to ${created.url} created`}
+            warning="Copy the signing key now: it will not be shown again"
+            id="signing-secret"
+            label="Signing key"
+            value={created.secret}
+            copyLabel="Copy key"
+            onDone={() => setCreated(null)}
+          >
+            Your receiver checks each delivery&apos;s x-coffer-signature with it.
+          </ShownOnce>
         ) : null}
         {admin && !created ? (
           <CreateForm

@@ -19,7 +19,6 @@ import { isOrgAdmin, useShell } from "../shell/ShellContext.ts";
 import { Badge } from "../ui/Badge.tsx";
 import { Button } from "../ui/Button.tsx";
 import { ConfirmDialog } from "../ui/ConfirmDialog.tsx";
-import { CopyButton } from "../ui/CopyButton.tsx";
 import { DataTable } from "../ui/DataTable.tsx";
 import { EmptyState } from "../ui/EmptyState.tsx";
 import { Checkbox, SelectField, TextField } from "../ui/Field.tsx";
@@ -27,6 +26,7 @@ import { Loading } from "../ui/Loading.tsx";
 import { Notice } from "../ui/Notice.tsx";
 import { PageHeader, Panel } from "../ui/Panel.tsx";
 import { QueryError } from "../ui/QueryError.tsx";
+import { ShownOnce } from "../ui/ShownOnce.tsx";
 import { Time } from "../ui/Time.tsx";
 import ui from "../ui/ui.module.css";
 
@@ -61,7 +61,17 @@ export default function TokensPage() {
       <div className={ui.stack}>
         {message ? <Notice tone="success">{message}</Notice> : null}
         {issued ? (
-          <IssuedToken issued={issued} onDone={() => setIssued(null)} />
+          <ShownOnce
+            title={`Token ${issued.name} issued`}
+            warning="Copy it now: it will not be shown again"
+            id="issued-token"
+            label="Token"
+            value={issued.token}
+            copyLabel="Copy token"
+            onDone={() => setIssued(null)}
+          >
+            Coffer stores only a hash of it. If it is lost, revoke it and issue a new one.
+          </ShownOnce>
         ) : targets.length ? (
           <IssueForm
             targets={targets}
@@ -382,50 +392,6 @@ function IssueForm({
           </div>
         </div>
       </form>
-    </Panel>
-  );
-}
-
-/** The one and only time the token is visible. Dismissing it drops it from memory. */
-function IssuedToken({
-  issued,
-  onDone,
-}: {
-  issued: { name: string; token: string };
-  onDone: () => void;
-}) {
-  return (
-    <Panel title={`Token ${issued.name} issued`}>
-      <div className={ui.stack}>
-        <Notice tone="warning" title="Copy it now: it will not be shown again">
-          Coffer stores only a hash of it. If it is lost, revoke it and issue a new one.
-        </Notice>
-        <div className={ui.row}>
-          <div style={{ flex: "1 1 30rem" }}>
-            <TextField
-              id="issued-token"
-              label="Token"
-              value={issued.token}
-              readOnly
-              className={ui.mono}
-              onFocus={(e) => e.target.select()}
-            />
-          </div>
-          <div style={{ alignSelf: "flex-start", marginTop: "1.6rem" }}>
-            <CopyButton
-              text={issued.token}
-              label="Copy token"
-              selectId="issued-token"
-              small={false}
-            />
-          </div>
-        </div>
-        <div>
-          <Button variant="primary" onClick={onDone}>
-            I have stored it
-          </Button>
-        </div>
-      </div>
     </Panel>
   );
 }

@@ -1,18 +1,16 @@
 import type { Invitation } from "../../generated/prisma/client.ts";
 import type { ORG_ROLES } from "../../domain/roles.ts";
-import { findVisibleInvitation } from "../../tenancy/invitations.ts";
+import {
+  findVisibleInvitation,
+  invitationStatus,
+  type InvitationStatus,
+} from "../../tenancy/invitations.ts";
 import { builder } from "../builder.ts";
 import { OrgRoleEnum } from "./Organization.ts";
 
 export const InvitationStatusEnum = builder.enumType("InvitationStatus", {
   values: ["PENDING", "ACCEPTED", "REVOKED", "EXPIRED"] as const,
 });
-
-type Status = "PENDING" | "ACCEPTED" | "REVOKED" | "EXPIRED";
-
-/** PENDING past its expiry reads EXPIRED before the sweep has recorded it. */
-export const invitationStatus = (row: { status: string; expiresAt: Date }, now = new Date()) =>
-  (row.status === "PENDING" && row.expiresAt <= now ? "EXPIRED" : row.status) as Status;
 
 export const InvitationRef = builder.objectRef<Invitation>("Invitation");
 
@@ -25,7 +23,10 @@ builder.node(InvitationRef, {
   fields: (t) => ({
     email: t.exposeString("email"),
     role: t.field({ type: OrgRoleEnum, resolve: (i) => i.role as (typeof ORG_ROLES)[number] }),
-    status: t.field({ type: InvitationStatusEnum, resolve: (i) => invitationStatus(i) }),
+    status: t.field({
+      type: InvitationStatusEnum,
+      resolve: (i) => invitationStatus(i, new Date()),
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     expiresAt: t.expose("expiresAt", { type: "DateTime" }),
   }),
@@ -36,7 +37,7 @@ export type InvitationPreviewShape = {
   email: string;
   role: (typeof ORG_ROLES)[number];
   expiresAt: Date;
-  status: string;
+  status: InvitationStatus;
   accountExists: boolean;
 };
 
@@ -48,7 +49,7 @@ export const InvitationPreviewRef = builder
       organizationName: t.exposeString("organizationName"),
       email: t.exposeString("email", { description: "The invited address" }),
       role: t.field({ type: OrgRoleEnum, resolve: (p) => p.role }),
-      status: t.field({ type: InvitationStatusEnum, resolve: (p) => p.status as Status }),
+      status: t.field({ type: InvitationStatusEnum, resolve: (p) => p.status }),
       expiresAt: t.expose("expiresAt", { type: "DateTime" }),
       accountExists: t.exposeBoolean("accountExists", {
         description:
